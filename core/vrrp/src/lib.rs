@@ -49,6 +49,7 @@ pub use instance::{
 };
 pub use packet::{
     Advertisement, Auth, ChecksumMode, DecodeError, EncodeError, Family, Interval, Packet, Version,
+    virtual_mac,
     IPPROTO_VRRP, MULTICAST_V4, MULTICAST_V6, VRRP_TTL,
 };
 pub use router::{IfaceKey, InstanceId, Router, RouterError};

@@ -97,6 +97,16 @@ impl Family {
     }
 }
 
+/// The virtual router MAC address: 00-00-5E-00-01-{VRID} for IPv4 and
+/// 00-00-5E-00-02-{VRID} for IPv6 (RFC 9568 §7.3, RFC 3768 §7.3).
+pub fn virtual_mac(family: Family, vrid: u8) -> [u8; 6] {
+    let f = match family {
+        Family::V4 => 0x01,
+        Family::V6 => 0x02,
+    };
+    [0x00, 0x00, 0x5e, 0x00, f, vrid]
+}
+
 /// An advertisement interval in centiseconds, the unit of VRRPv3.
 ///
 /// VRRPv2 carries whole seconds; [`Interval::is_v2_representable`] says

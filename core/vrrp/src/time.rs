@@ -51,6 +51,15 @@ impl Add<Duration> for Timestamp {
     }
 }
 
+impl Sub<Duration> for Timestamp {
+    type Output = Timestamp;
+    /// Saturates at the origin.
+    fn sub(self, d: Duration) -> Timestamp {
+        let n = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        Timestamp(self.0.saturating_sub(n))
+    }
+}
+
 impl Sub<Timestamp> for Timestamp {
     type Output = Duration;
     fn sub(self, earlier: Timestamp) -> Duration {
