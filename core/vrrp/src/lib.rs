@@ -48,9 +48,8 @@ pub use instance::{
     Action, Event, Instance, MasterInfo, Outgoing, Reason, RxMeta, State, Transition,
 };
 pub use packet::{
-    Advertisement, Auth, ChecksumMode, DecodeError, EncodeError, Family, Interval, Packet, Version,
-    virtual_mac,
-    IPPROTO_VRRP, MULTICAST_V4, MULTICAST_V6, VRRP_TTL,
+    virtual_mac, Advertisement, Auth, ChecksumMode, DecodeError, EncodeError, Family, Interval,
+    Packet, Version, IPPROTO_VRRP, MULTICAST_V4, MULTICAST_V6, VRRP_TTL,
 };
 pub use router::{IfaceKey, InstanceId, Router, RouterError};
 pub use stats::{DropCounters, DropReason, Stats};

@@ -7,9 +7,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use vigil_vrrp::{
-    virtual_mac, Action, Advertisement, Auth, ChecksumMode, DropReason, Event, Family, InitialState,
-    Instance, InstanceConfig, Interval, Reason, Router, RxMeta, State, Timestamp, Version,
-    MULTICAST_V4, MULTICAST_V6,
+    virtual_mac, Action, Advertisement, Auth, ChecksumMode, DropReason, Event, Family,
+    InitialState, Instance, InstanceConfig, Interval, Reason, Router, RxMeta, State, Timestamp,
+    Version, MULTICAST_V4, MULTICAST_V6,
 };
 
 fn ip(s: &str) -> IpAddr {
@@ -70,7 +70,13 @@ fn master(cfg: InstanceConfig) -> (Instance, Timestamp) {
 
 /// Encode an advert as a peer with the same VRID/VIPs would send it.
 fn advert_from(cfg: &InstanceConfig, src: IpAddr, prio: u8) -> (RxMeta, Vec<u8>) {
-    advert_with(cfg, src, prio, cfg.advert_interval, cfg.virtual_addresses.clone())
+    advert_with(
+        cfg,
+        src,
+        prio,
+        cfg.advert_interval,
+        cfg.virtual_addresses.clone(),
+    )
 }
 
 fn advert_with(
@@ -117,8 +123,14 @@ fn rfc9568_6_1_skew_time_and_master_down_interval_v3() {
     // Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256;
     // Master_Down_Interval = (3 * Master_Adver_Interval) + Skew_Time.
     let i = Instance::new(cfg_v3(100, 10));
-    assert_eq!(i.skew_time(), Duration::from_micros(60_937) + Duration::from_nanos(500));
-    assert_eq!(i.master_down_interval(), Duration::from_micros(360_937) + Duration::from_nanos(500));
+    assert_eq!(
+        i.skew_time(),
+        Duration::from_micros(60_937) + Duration::from_nanos(500)
+    );
+    assert_eq!(
+        i.master_down_interval(),
+        Duration::from_micros(360_937) + Duration::from_nanos(500)
+    );
 }
 
 #[test]
@@ -126,7 +138,10 @@ fn rfc3768_6_1_skew_time_and_master_down_interval_v2() {
     // Skew_Time = (256 - Priority) / 256 seconds, independent of the interval.
     let i = Instance::new(cfg_v2(100, 1));
     assert_eq!(i.skew_time(), Duration::from_nanos(609_375_000));
-    assert_eq!(i.master_down_interval(), Duration::from_nanos(3_609_375_000));
+    assert_eq!(
+        i.master_down_interval(),
+        Duration::from_nanos(3_609_375_000)
+    );
     let i = Instance::new(cfg_v2(100, 3));
     assert_eq!(i.skew_time(), Duration::from_nanos(609_375_000));
 }
@@ -151,7 +166,9 @@ fn rfc9568_6_4_1_owner_becomes_master_at_startup() {
     assert_eq!(sends(&a)[0].priority, 255);
     assert!(a.iter().any(|x| matches!(x, Action::Announce { .. })));
     // Owner always accepts traffic for its own addresses.
-    assert!(a.iter().any(|x| matches!(x, Action::AddAddresses { accept: true, .. })));
+    assert!(a
+        .iter()
+        .any(|x| matches!(x, Action::AddAddresses { accept: true, .. })));
     // Set the Adver_Timer to Advertisement_Interval.
     assert_eq!(i.poll_timeout(), Some(t(1000)));
 }
@@ -199,18 +216,31 @@ fn rfc9568_6_4_2_master_down_timer_fires_takeover() {
     let mut i = started(cfg_v3(100, 100), t(0));
     let at = i.poll_timeout().unwrap();
     i.handle_timeout(at - Duration::from_nanos(1));
-    assert_eq!(i.state(), State::Backup, "a timeout before the deadline is a no-op");
+    assert_eq!(
+        i.state(),
+        State::Backup,
+        "a timeout before the deadline is a no-op"
+    );
     i.handle_timeout(at);
     let a = drain(&mut i);
     assert_eq!(i.state(), State::Master);
     assert_eq!(sends(&a).len(), 1, "send an ADVERTISEMENT");
-    assert!(a.iter().any(|x| matches!(x, Action::Announce { .. })), "gratuitous ARP");
-    assert!(a.iter().any(|x| matches!(x, Action::AddAddresses { accept: false, .. })));
+    assert!(
+        a.iter().any(|x| matches!(x, Action::Announce { .. })),
+        "gratuitous ARP"
+    );
+    assert!(a
+        .iter()
+        .any(|x| matches!(x, Action::AddAddresses { accept: false, .. })));
     assert!(a.iter().any(|x| matches!(
         x,
         Action::Transition(tr) if tr.from == State::Backup && tr.reason == Reason::MasterDown
     )));
-    assert_eq!(i.poll_timeout(), Some(at + Duration::from_secs(1)), "Adver_Timer armed");
+    assert_eq!(
+        i.poll_timeout(),
+        Some(at + Duration::from_secs(1)),
+        "Adver_Timer armed"
+    );
 }
 
 #[test]
@@ -270,18 +300,31 @@ fn rfc9568_6_4_2_nopreempt_accepts_lower_priority_master() {
         i.handle_packet(t(k * 1000), &m, &b).unwrap();
         i.handle_timeout(t(k * 1000));
     }
-    assert_eq!(i.state(), State::Backup, "Preempt_Mode False: lower master is kept");
+    assert_eq!(
+        i.state(),
+        State::Backup,
+        "Preempt_Mode False: lower master is kept"
+    );
 }
 
 #[test]
 fn rfc9568_6_4_2_v3_backup_learns_master_adver_interval() {
     let cfg = cfg_v3(100, 100);
     let mut i = started(cfg.clone(), t(0));
-    let (m, b) = advert_with(&cfg, ip(PEER), 200, Interval::from_centis(250), cfg.virtual_addresses.clone());
+    let (m, b) = advert_with(
+        &cfg,
+        ip(PEER),
+        200,
+        Interval::from_centis(250),
+        cfg.virtual_addresses.clone(),
+    );
     i.handle_packet(t(100), &m, &b).unwrap();
     assert_eq!(i.master_adver_interval(), Interval::from_centis(250));
     // MDI = 3 * 2.5 s + (156 * 2.5 s) / 256.
-    assert_eq!(i.master_down_interval(), Duration::from_millis(7500) + Duration::from_micros(1_523_437) + Duration::from_nanos(500));
+    assert_eq!(
+        i.master_down_interval(),
+        Duration::from_millis(7500) + Duration::from_micros(1_523_437) + Duration::from_nanos(500)
+    );
     assert_eq!(i.poll_timeout(), Some(t(100) + i.master_down_interval()));
 }
 
@@ -307,8 +350,14 @@ fn rfc9568_6_4_3_shutdown_sends_priority_zero_and_releases() {
     let a = drain(&mut i);
     assert_eq!(i.state(), State::Initialize);
     assert_eq!(sends(&a).len(), 1);
-    assert_eq!(sends(&a)[0].priority, 0, "Send an ADVERTISEMENT with Priority = 0");
-    assert!(a.iter().any(|x| matches!(x, Action::RemoveAddresses { .. })));
+    assert_eq!(
+        sends(&a)[0].priority,
+        0,
+        "Send an ADVERTISEMENT with Priority = 0"
+    );
+    assert!(a
+        .iter()
+        .any(|x| matches!(x, Action::RemoveAddresses { .. })));
     assert_eq!(i.poll_timeout(), None, "Adver_Timer cancelled");
     assert_eq!(i.stats().priority_zero_sent, 1);
 }
@@ -330,11 +379,19 @@ fn rfc9568_6_4_3_priority_zero_received_sends_advert_and_resets_timer() {
 fn rfc9568_6_4_3_higher_priority_advert_makes_master_backup() {
     let cfg = cfg_v3(100, 100);
     let (mut i, at) = master(cfg.clone());
-    let (m, b) = advert_with(&cfg, ip(PEER), 200, Interval::from_centis(50), cfg.virtual_addresses.clone());
+    let (m, b) = advert_with(
+        &cfg,
+        ip(PEER),
+        200,
+        Interval::from_centis(50),
+        cfg.virtual_addresses.clone(),
+    );
     i.handle_packet(at, &m, &b).unwrap();
     let a = drain(&mut i);
     assert_eq!(i.state(), State::Backup);
-    assert!(a.iter().any(|x| matches!(x, Action::RemoveAddresses { .. })));
+    assert!(a
+        .iter()
+        .any(|x| matches!(x, Action::RemoveAddresses { .. })));
     assert!(sends(&a).is_empty(), "Cancel Adver_Timer");
     // Set Master_Adver_Interval from the advert; Master_Down_Timer to MDI.
     assert_eq!(i.master_adver_interval(), Interval::from_centis(50));
@@ -404,7 +461,10 @@ fn rfc9568_7_1_version_must_match() {
     let mut v2 = cfg.clone();
     v2.version = Version::V2;
     let (m, b) = advert_from(&v2, ip(PEER), 200);
-    assert_eq!(i.handle_packet(t(1), &m, &b), Err(DropReason::VersionMismatch));
+    assert_eq!(
+        i.handle_packet(t(1), &m, &b),
+        Err(DropReason::VersionMismatch)
+    );
     let mut bad = b.clone();
     bad[0] = 0x41;
     assert_eq!(i.handle_packet(t(1), &m, &bad), Err(DropReason::BadVersion));
@@ -414,8 +474,14 @@ fn rfc9568_7_1_version_must_match() {
 fn rfc9568_7_1_packet_must_be_complete() {
     let (mut i, cfg) = backup_v3();
     let (m, b) = advert_from(&cfg, ip(PEER), 200);
-    assert_eq!(i.handle_packet(t(1), &m, &b[..b.len() - 1]), Err(DropReason::BadLength));
-    assert_eq!(i.handle_packet(t(1), &m, &b[..5]), Err(DropReason::TooShort));
+    assert_eq!(
+        i.handle_packet(t(1), &m, &b[..b.len() - 1]),
+        Err(DropReason::BadLength)
+    );
+    assert_eq!(
+        i.handle_packet(t(1), &m, &b[..5]),
+        Err(DropReason::TooShort)
+    );
     let mut long = b.clone();
     long.extend_from_slice(&[0, 0, 0, 0]);
     assert_eq!(i.handle_packet(t(1), &m, &long), Err(DropReason::BadLength));
@@ -442,10 +508,16 @@ fn rfc9568_7_1_unknown_vrid_is_dropped() {
     let mut other = cfg.clone();
     other.vrid = 52;
     let (m, b) = advert_from(&other, ip(PEER), 200);
-    assert_eq!(r.handle_packet(t(1), 1, &m, &b), Err(DropReason::UnknownVrid));
+    assert_eq!(
+        r.handle_packet(t(1), 1, &m, &b),
+        Err(DropReason::UnknownVrid)
+    );
     // The same VRID on another interface is another virtual router.
     let (m, b) = advert_from(&cfg, ip(PEER), 200);
-    assert_eq!(r.handle_packet(t(1), 2, &m, &b), Err(DropReason::UnknownVrid));
+    assert_eq!(
+        r.handle_packet(t(1), 2, &m, &b),
+        Err(DropReason::UnknownVrid)
+    );
     assert!(r.handle_packet(t(1), 1, &m, &b).is_ok());
     assert_eq!(r.drops().get(DropReason::UnknownVrid), 2);
 }
@@ -462,10 +534,28 @@ fn rfc9568_7_1_address_owner_ignores_adverts() {
 #[test]
 fn rfc9568_7_1_address_list_mismatch_dropped_unless_from_owner() {
     let (mut i, cfg) = backup_v3();
-    let (m, b) = advert_with(&cfg, ip(PEER), 200, cfg.advert_interval, vec![ip("192.0.2.99")]);
-    assert_eq!(i.handle_packet(t(1), &m, &b), Err(DropReason::AddressListMismatch));
-    let (m, b) = advert_with(&cfg, ip(PEER), 255, cfg.advert_interval, vec![ip("192.0.2.99")]);
-    assert!(i.handle_packet(t(1), &m, &b).is_ok(), "the owner's list is authoritative");
+    let (m, b) = advert_with(
+        &cfg,
+        ip(PEER),
+        200,
+        cfg.advert_interval,
+        vec![ip("192.0.2.99")],
+    );
+    assert_eq!(
+        i.handle_packet(t(1), &m, &b),
+        Err(DropReason::AddressListMismatch)
+    );
+    let (m, b) = advert_with(
+        &cfg,
+        ip(PEER),
+        255,
+        cfg.advert_interval,
+        vec![ip("192.0.2.99")],
+    );
+    assert!(
+        i.handle_packet(t(1), &m, &b).is_ok(),
+        "the owner's list is authoritative"
+    );
 }
 
 #[test]
@@ -480,7 +570,13 @@ fn rfc9568_7_1_address_check_can_be_disabled() {
 #[test]
 fn rfc9568_7_1_v3_interval_mismatch_is_accepted() {
     let (mut i, cfg) = backup_v3();
-    let (m, b) = advert_with(&cfg, ip(PEER), 200, Interval::from_centis(7), cfg.virtual_addresses.clone());
+    let (m, b) = advert_with(
+        &cfg,
+        ip(PEER),
+        200,
+        Interval::from_centis(7),
+        cfg.virtual_addresses.clone(),
+    );
     assert!(i.handle_packet(t(1), &m, &b).is_ok());
 }
 
@@ -488,8 +584,17 @@ fn rfc9568_7_1_v3_interval_mismatch_is_accepted() {
 fn rfc3768_7_1_v2_interval_mismatch_is_dropped() {
     let cfg = cfg_v2(100, 1);
     let mut i = started(cfg.clone(), t(0));
-    let (m, b) = advert_with(&cfg, ip(PEER), 200, Interval::from_secs(2), cfg.virtual_addresses.clone());
-    assert_eq!(i.handle_packet(t(1), &m, &b), Err(DropReason::IntervalMismatch));
+    let (m, b) = advert_with(
+        &cfg,
+        ip(PEER),
+        200,
+        Interval::from_secs(2),
+        cfg.virtual_addresses.clone(),
+    );
+    assert_eq!(
+        i.handle_packet(t(1), &m, &b),
+        Err(DropReason::IntervalMismatch)
+    );
 }
 
 #[test]
@@ -500,7 +605,10 @@ fn rfc3768_7_1_auth_type_must_match() {
     let mut none = cfg.clone();
     none.auth = Auth::None;
     let (m, b) = advert_from(&none, ip(PEER), 200);
-    assert_eq!(i.handle_packet(t(1), &m, &b), Err(DropReason::AuthTypeMismatch));
+    assert_eq!(
+        i.handle_packet(t(1), &m, &b),
+        Err(DropReason::AuthTypeMismatch)
+    );
     let (m, b) = advert_from(&cfg, ip(PEER), 200);
     assert!(i.handle_packet(t(1), &m, &b).is_ok());
 }
@@ -548,16 +656,29 @@ fn keepalived_unicast_rejects_multicast_and_strangers() {
     cfg.unicast_peers = vec![ip(PEER)];
     let mut i = started(cfg.clone(), t(0));
     let (m, b) = advert_from(&cfg, ip(PEER), 200);
-    assert_eq!(i.handle_packet(t(1), &m, &b), Err(DropReason::WrongDestination));
+    assert_eq!(
+        i.handle_packet(t(1), &m, &b),
+        Err(DropReason::WrongDestination)
+    );
     // Unicast to us from the peer: fine (TTL is not required to be 255).
     let adv = Advertisement::decode(&b, m.src, m.dst, ChecksumMode::Rfc).unwrap();
     let mut u = Vec::new();
-    adv.encode(ip(PEER), ip(ME), ChecksumMode::Rfc, &mut u).unwrap();
-    let um = RxMeta { src: ip(PEER), dst: ip(ME), ttl: 64 };
+    adv.encode(ip(PEER), ip(ME), ChecksumMode::Rfc, &mut u)
+        .unwrap();
+    let um = RxMeta {
+        src: ip(PEER),
+        dst: ip(ME),
+        ttl: 64,
+    };
     assert!(i.handle_packet(t(1), &um, &u).is_ok());
     let mut s = Vec::new();
-    adv.encode(ip("192.0.2.66"), ip(ME), ChecksumMode::Rfc, &mut s).unwrap();
-    let sm = RxMeta { src: ip("192.0.2.66"), dst: ip(ME), ttl: 255 };
+    adv.encode(ip("192.0.2.66"), ip(ME), ChecksumMode::Rfc, &mut s)
+        .unwrap();
+    let sm = RxMeta {
+        src: ip("192.0.2.66"),
+        dst: ip(ME),
+        ttl: 255,
+    };
     assert_eq!(i.handle_packet(t(1), &sm, &s), Err(DropReason::NotAPeer));
 }
 
@@ -575,15 +696,23 @@ fn rfc9568_7_2_adverts_go_to_the_multicast_group_from_the_primary_address() {
     let (mut i, at) = master(cfg_v3(100, 100));
     i.handle_timeout(at + Duration::from_secs(1));
     let a = drain(&mut i);
-    let Some(Action::SendAdvert(o)) = a.first() else { panic!("{a:?}") };
+    let Some(Action::SendAdvert(o)) = a.first() else {
+        panic!("{a:?}")
+    };
     assert_eq!(o.dst, IpAddr::V4(MULTICAST_V4));
     assert_eq!(o.src, ip(ME));
     let (mut i6, at6) = master(cfg_v6(100, 100));
     i6.handle_timeout(at6 + Duration::from_secs(1));
     let a = drain(&mut i6);
-    let Some(Action::SendAdvert(o)) = a.first() else { panic!("{a:?}") };
+    let Some(Action::SendAdvert(o)) = a.first() else {
+        panic!("{a:?}")
+    };
     assert_eq!(o.dst, IpAddr::V6(MULTICAST_V6));
-    assert_eq!(o.src, ip("fe80::11"), "IPv6 adverts come from the link-local address");
+    assert_eq!(
+        o.src,
+        ip("fe80::11"),
+        "IPv6 adverts come from the link-local address"
+    );
     // The encoded message checks out for its own src/dst.
     let mut buf = Vec::new();
     o.encode(&mut buf).unwrap();
@@ -629,8 +758,13 @@ fn keepalived_preempt_delay_holds_off_then_preempts() {
     }
     let took_over = now - Duration::from_secs(1);
     assert_eq!(i.state(), State::Master);
-    assert!(took_over >= t(5500) && took_over <= t(6500), "took over at {took_over}");
-    assert!(drain(&mut i).iter().any(|x| matches!(x, Action::Transition(tr) if tr.reason == Reason::PreemptDelay)));
+    assert!(
+        took_over >= t(5500) && took_over <= t(6500),
+        "took over at {took_over}"
+    );
+    assert!(drain(&mut i)
+        .iter()
+        .any(|x| matches!(x, Action::Transition(tr) if tr.reason == Reason::PreemptDelay)));
 }
 
 #[test]
@@ -650,11 +784,17 @@ fn keepalived_master_answers_lower_priority_once_per_holdoff() {
     let (m, b) = advert_from(&cfg, ip(PEER), 100);
     i.handle_packet(at, &m, &b).unwrap();
     let a = drain(&mut i);
-    assert_eq!(sends(&a).len(), 1, "immediate advert heals a partition at once");
+    assert_eq!(
+        sends(&a).len(),
+        1,
+        "immediate advert heals a partition at once"
+    );
     assert!(a.iter().any(|x| matches!(x, Action::Announce { .. })));
-    i.handle_packet(at + Duration::from_millis(500), &m, &b).unwrap();
+    i.handle_packet(at + Duration::from_millis(500), &m, &b)
+        .unwrap();
     assert!(drain(&mut i).is_empty(), "held off");
-    i.handle_packet(at + Duration::from_millis(1500), &m, &b).unwrap();
+    i.handle_packet(at + Duration::from_millis(1500), &m, &b)
+        .unwrap();
     assert_eq!(sends(&drain(&mut i)).len(), 1);
 }
 
@@ -683,8 +823,14 @@ fn fault_from_master_resigns_and_recovers_to_backup() {
     i.handle_event(at, Event::SetFault(true));
     let a = drain(&mut i);
     assert_eq!(i.state(), State::Fault);
-    assert_eq!(sends(&a)[0].priority, 0, "keepalived sends priority 0 on fault");
-    assert!(a.iter().any(|x| matches!(x, Action::RemoveAddresses { .. })));
+    assert_eq!(
+        sends(&a)[0].priority,
+        0,
+        "keepalived sends priority 0 on fault"
+    );
+    assert!(a
+        .iter()
+        .any(|x| matches!(x, Action::RemoveAddresses { .. })));
     assert_eq!(i.poll_timeout(), None, "no adverts in Fault");
     i.handle_event(at, Event::SetFault(false));
     assert_eq!(i.state(), State::Backup);

@@ -17,9 +17,20 @@ use vigil_vrrp::{Event, InstanceConfig, Interval, Reason, State, Timestamp, Vers
 
 const VRID: u8 = 51;
 
-fn node_cfg(i: usize, prio: u8, version: Version, interval: Interval, preempt: bool) -> InstanceConfig {
+fn node_cfg(
+    i: usize,
+    prio: u8,
+    version: Version,
+    interval: Interval,
+    preempt: bool,
+) -> InstanceConfig {
     let me: IpAddr = format!("192.0.2.{}", 11 + i).parse().unwrap();
-    let mut c = InstanceConfig::new(format!("VI_{i}"), VRID, me, vec!["192.0.2.100".parse().unwrap()]);
+    let mut c = InstanceConfig::new(
+        format!("VI_{i}"),
+        VRID,
+        me,
+        vec!["192.0.2.100".parse().unwrap()],
+    );
     c.version = version;
     c.priority = prio;
     c.advert_interval = interval;
@@ -30,8 +41,12 @@ fn node_cfg(i: usize, prio: u8, version: Version, interval: Interval, preempt: b
 fn cluster(prios: &[u8], version: Version, interval: Interval, preempt: bool, seed: u64) -> Sim {
     let mut sim = Sim::new(seed, Wire::default());
     for (i, p) in prios.iter().enumerate() {
-        sim.add_node(format!("r{i}"), vec![node_cfg(i, *p, version, interval, preempt)], vec![])
-            .unwrap();
+        sim.add_node(
+            format!("r{i}"),
+            vec![node_cfg(i, *p, version, interval, preempt)],
+            vec![],
+        )
+        .unwrap();
     }
     for i in 0..prios.len() {
         sim.start(i);
@@ -48,7 +63,10 @@ fn worst_mdi(interval: Interval, version: Version) -> Duration {
     interval.as_duration() * 3 + skew
 }
 
-fn first_transition_to_master_after(sim: &Sim, after: Timestamp) -> Option<(usize, Timestamp, Reason)> {
+fn first_transition_to_master_after(
+    sim: &Sim,
+    after: Timestamp,
+) -> Option<(usize, Timestamp, Reason)> {
     sim.trace().iter().find_map(|e| match e {
         TraceEvent::Transition { node, transition }
             if transition.to == State::Master && transition.at >= after =>
@@ -61,7 +79,13 @@ fn first_transition_to_master_after(sim: &Sim, after: Timestamp) -> Option<(usiz
 
 #[test]
 fn three_routers_elect_the_highest_priority() {
-    let mut sim = cluster(&[100, 200, 150], Version::V3, Interval::from_centis(10), true, 1);
+    let mut sim = cluster(
+        &[100, 200, 150],
+        Version::V3,
+        Interval::from_centis(10),
+        true,
+        1,
+    );
     sim.run_for(Duration::from_secs(2));
     assert_eq!(sim.masters(VRID), vec![1]);
     assert_eq!(sim.holders(VRID), vec![1]);
@@ -86,7 +110,11 @@ fn crash_of_master_is_taken_over_within_master_down_interval() {
         let (node, at, reason) = first_transition_to_master_after(&sim, crash).unwrap();
         assert_eq!(node, 1, "the priority-100 router takes over, not the 50");
         assert_eq!(reason, Reason::MasterDown);
-        let b = sim.router(1).unwrap().instance(vigil_vrrp::InstanceId(0)).unwrap();
+        let b = sim
+            .router(1)
+            .unwrap()
+            .instance(vigil_vrrp::InstanceId(0))
+            .unwrap();
         let mdi = match version {
             Version::V2 => interval.as_duration() * 3 + Duration::from_nanos(609_375_000),
             Version::V3 => interval.as_duration() * 3 + interval.as_duration() * 156 / 256,
@@ -95,8 +123,14 @@ fn crash_of_master_is_taken_over_within_master_down_interval() {
         let took = at - crash;
         // The backup's timer restarted at the master's last advert, so the
         // takeover lands in [MDI - interval, MDI] (+ wire delay).
-        assert!(took <= mdi + Duration::from_millis(1), "{version} {interval}: {took:?} > {mdi:?}");
-        assert!(took + interval.as_duration() >= mdi, "{version} {interval}: {took:?} too early");
+        assert!(
+            took <= mdi + Duration::from_millis(1),
+            "{version} {interval}: {took:?} > {mdi:?}"
+        );
+        assert!(
+            took + interval.as_duration() >= mdi,
+            "{version} {interval}: {took:?} too early"
+        );
         assert_eq!(sim.masters(VRID), vec![1]);
         assert_eq!(sim.holders(VRID), vec![1]);
     }
@@ -114,7 +148,10 @@ fn graceful_shutdown_hands_over_after_skew_time() {
     assert_eq!((node, reason), (1, Reason::MasterResigned));
     let skew = Duration::from_millis(1000) * 156 / 256;
     let took = at - stop;
-    assert!(took >= skew && took <= skew + Duration::from_millis(1), "{took:?} vs skew {skew:?}");
+    assert!(
+        took >= skew && took <= skew + Duration::from_millis(1),
+        "{took:?} vs skew {skew:?}"
+    );
 }
 
 #[test]
@@ -131,7 +168,11 @@ fn split_brain_heals_to_one_master() {
         sim.run_for(Duration::from_secs(1));
         sim.set_segment(1, 1);
         sim.run_for(Duration::from_secs(1));
-        assert_eq!(sim.masters(VRID), vec![0, 1], "partitioned: both are master");
+        assert_eq!(
+            sim.masters(VRID),
+            vec![0, 1],
+            "partitioned: both are master"
+        );
         sim.heal();
         let healed = sim.now();
         // Within Master_Down_Interval + one advert interval, one master remains.
@@ -140,9 +181,10 @@ fn split_brain_heals_to_one_master() {
         assert_eq!(sim.holders(VRID), vec![0]);
         // The winner re-announces the addresses after the heal when it answers
         // lower-priority adverts (keepalived's default).
-        let reannounced = sim.trace().iter().any(|e| {
-            matches!(e, TraceEvent::Announced { at, node: 0, .. } if *at >= healed)
-        });
+        let reannounced = sim
+            .trace()
+            .iter()
+            .any(|e| matches!(e, TraceEvent::Announced { at, node: 0, .. } if *at >= healed));
         assert_eq!(reannounced, holdoff.is_some());
     }
 }
@@ -158,7 +200,11 @@ fn nopreempt_keeps_a_lower_priority_master() {
     assert_eq!(sim.masters(VRID), vec![1]);
     sim.restart(0).unwrap();
     sim.run_for(Duration::from_secs(5));
-    assert_eq!(sim.masters(VRID), vec![1], "the returning 150 does not preempt");
+    assert_eq!(
+        sim.masters(VRID),
+        vec![1],
+        "the returning 150 does not preempt"
+    );
     // With preemption it would have.
     let mut sim = cluster(&[150, 100], Version::V3, interval, true, 5);
     sim.run_for(Duration::from_secs(2));
@@ -194,7 +240,8 @@ fn sync_group_moves_together_across_the_cluster() {
         let mut b = a.clone();
         b.vrid = 52;
         b.virtual_addresses = vec!["192.0.2.101".parse().unwrap()];
-        sim.add_node(format!("r{i}"), vec![a, b], vec![vec![0, 1]]).unwrap();
+        sim.add_node(format!("r{i}"), vec![a, b], vec![vec![0, 1]])
+            .unwrap();
         sim.start(i);
     }
     sim.run_for(Duration::from_secs(2));
@@ -216,7 +263,10 @@ fn sync_group_moves_together_across_the_cluster() {
 #[test]
 fn rogue_with_wrong_password_cannot_take_over() {
     let mut sim = Sim::new(2, Wire::default());
-    for (i, (p, pw)) in [(100u8, "secret1"), (150, "secret1"), (254, "wrong")].iter().enumerate() {
+    for (i, (p, pw)) in [(100u8, "secret1"), (150, "secret1"), (254, "wrong")]
+        .iter()
+        .enumerate()
+    {
         let mut c = node_cfg(i, *p, Version::V2, Interval::from_secs(1), true);
         c.auth = vigil_vrrp::Auth::simple(pw);
         sim.add_node(format!("r{i}"), vec![c], vec![]).unwrap();
@@ -227,7 +277,13 @@ fn rogue_with_wrong_password_cannot_take_over() {
     // legitimate routers still agree among themselves.
     let masters = sim.masters(VRID);
     assert!(masters.contains(&1) && !masters.contains(&0), "{masters:?}");
-    let drops = sim.router(1).unwrap().instance(vigil_vrrp::InstanceId(0)).unwrap().stats().drops;
+    let drops = sim
+        .router(1)
+        .unwrap()
+        .instance(vigil_vrrp::InstanceId(0))
+        .unwrap()
+        .stats()
+        .drops;
     assert!(drops.get(vigil_vrrp::DropReason::AuthFailure) > 0);
 }
 
@@ -264,11 +320,11 @@ fn scenario() -> impl Strategy<Value = (Vec<u8>, bool, u16, bool, Option<u64>, u
     (2usize..=4).prop_flat_map(|n| {
         (
             proptest::collection::vec(1u8..=254, n),
-            any::<bool>(),              // v2?
+            any::<bool>(), // v2?
             prop_oneof![Just(1u16), Just(10), Just(100)],
-            any::<bool>(),              // preempt
+            any::<bool>(), // preempt
             prop_oneof![Just(None), Just(Some(1000u64))],
-            any::<u64>(),               // seed
+            any::<u64>(), // seed
             proptest::collection::vec(op(n), 1..16),
         )
     })
