@@ -1,0 +1,1 @@
+//! Vigil configuration (work in progress).
