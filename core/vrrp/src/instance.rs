@@ -458,8 +458,13 @@ impl Instance {
         if p.version() != cfg.version {
             return Err(DropReason::VersionMismatch);
         }
-        // "MUST verify the VRRP checksum".
-        if !p.checksum_ok(meta.src, meta.dst, cfg.checksum_mode) {
+        // "MUST verify the VRRP checksum". Like keepalived, a unicast
+        // receiver also accepts its peers' pre-2.0 `old_unicast_checksum`.
+        if !p.checksum_ok(meta.src, meta.dst, cfg.checksum_mode)
+            && !(unicast
+                && cfg.checksum_mode == ChecksumMode::Rfc
+                && p.checksum_ok(meta.src, meta.dst, ChecksumMode::OldUnicast))
+        {
             return Err(DropReason::BadChecksum);
         }
         if unicast == is_multicast(&meta.dst) {

@@ -217,10 +217,16 @@ pub enum ChecksumMode {
     /// RFC 9568 §5.2.8: the IPv4/IPv6 pseudo-header is included.
     #[default]
     Rfc,
-    /// keepalived's `v3_checksum_as_v2`: VRRPv3 over IPv4 without the
-    /// pseudo-header, as some older implementations send it. Affects only v3
-    /// over IPv4 (v2 never has a pseudo-header; IPv6 always has one).
+    /// VRRPv3 over IPv4 without the pseudo-header, as some older
+    /// implementations send it (keepalived 2.3's `v3_checksum_as_v2`,
+    /// Wireshark's `vrrp.v3_checksum_as_in_v2`). Affects only v3 over IPv4
+    /// (v2 never has a pseudo-header; IPv6 always has one).
     V2Compat,
+    /// keepalived's `old_unicast_checksum`: VRRPv3 over IPv4 unicast with
+    /// 224.0.0.18 instead of the real destination in the pseudo-header, as
+    /// keepalived before 2.0.x computed it (and still does when it sees a
+    /// peer doing so). Affects only v3 over IPv4.
+    OldUnicast,
 }
 
 /// Structural reasons a VRRP message cannot be parsed.
@@ -570,6 +576,11 @@ pub fn checksum(version: Version, mode: ChecksumMode, src: IpAddr, dst: IpAddr, 
     let pseudo = match (version, src, dst) {
         (Version::V2, _, _) => 0,
         (Version::V3, IpAddr::V4(_), _) if mode == ChecksumMode::V2Compat => 0,
+        (Version::V3, IpAddr::V4(s), IpAddr::V4(_)) if mode == ChecksumMode::OldUnicast => {
+            sum_words(sum_words(0, &s.octets()), &MULTICAST_V4.octets())
+                + u64::from(IPPROTO_VRRP)
+                + len
+        }
         (Version::V3, IpAddr::V4(s), IpAddr::V4(d)) => {
             // RFC 9568 §5.2.8 / RFC 768 style: src, dst, zero, protocol, length.
             sum_words(sum_words(0, &s.octets()), &d.octets()) + u64::from(IPPROTO_VRRP) + len

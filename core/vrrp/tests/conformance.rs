@@ -906,3 +906,38 @@ fn config_validation_rejects_impossible_setups() {
     c.virtual_addresses.push(ip("2001:db8::1"));
     assert!(c.validate().is_err(), "one family per instance");
 }
+
+#[test]
+fn keepalived_old_unicast_checksum_is_accepted_from_unicast_peers() {
+    let mut cfg = cfg_v3(100, 100);
+    cfg.unicast_peers = vec![ip(PEER)];
+    let mut i = started(cfg.clone(), t(0));
+    let adv = Advertisement {
+        version: Version::V3,
+        vrid: 51,
+        priority: 200,
+        interval: cfg.advert_interval,
+        auth: Auth::None,
+        addresses: cfg.virtual_addresses.clone(),
+    };
+    let mut b = Vec::new();
+    adv.encode(ip(PEER), ip(ME), ChecksumMode::OldUnicast, &mut b)
+        .unwrap();
+    let m = RxMeta {
+        src: ip(PEER),
+        dst: ip(ME),
+        ttl: 255,
+    };
+    assert!(i.handle_packet(t(1), &m, &b).is_ok());
+    // A multicast instance has no reason to accept that form.
+    let (mut j, _) = backup_v3();
+    let mm = RxMeta {
+        src: ip(PEER),
+        dst: IpAddr::V4(MULTICAST_V4),
+        ttl: 255,
+    };
+    let mut c = Vec::new();
+    adv.encode(ip(PEER), ip(ME), ChecksumMode::OldUnicast, &mut c)
+        .unwrap();
+    assert_eq!(j.handle_packet(t(1), &mm, &c), Err(DropReason::BadChecksum));
+}
