@@ -460,11 +460,11 @@ impl Instance {
         }
         // "MUST verify the VRRP checksum". Like keepalived, a unicast
         // receiver also accepts its peers' pre-2.0 `old_unicast_checksum`.
-        if !p.checksum_ok(meta.src, meta.dst, cfg.checksum_mode)
-            && !(unicast
+        let checksum_ok = p.checksum_ok(meta.src, meta.dst, cfg.checksum_mode)
+            || (unicast
                 && cfg.checksum_mode == ChecksumMode::Rfc
-                && p.checksum_ok(meta.src, meta.dst, ChecksumMode::OldUnicast))
-        {
+                && p.checksum_ok(meta.src, meta.dst, ChecksumMode::OldUnicast));
+        if !checksum_ok {
             return Err(DropReason::BadChecksum);
         }
         if unicast == is_multicast(&meta.dst) {
