@@ -1,14 +1,23 @@
 //! `vigil`: keepalived rebuilt in Rust.
 //!
 //! This binary is deliberately thin: the protocol lives in `vigil-vrrp`
-//! (sans-IO), and each subcommand is a small module. The daemon's I/O shell
-//! (`vigil run`) arrives with issue #4; today the binary offers the demo.
+//! (sans-IO), the configuration in `vigil-config`; this crate is the I/O
+//! shell (sockets, netlink, signals, control socket) and the subcommands.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+mod control;
+mod daemon;
 mod demo;
+mod net;
+mod status;
+
+const DEFAULT_CONFIG: &str = "/etc/vigil/vigil.toml";
+const DEFAULT_SOCKET: &str = "/run/vigil/vigil.sock";
 
 /// Vigil: VRRP high availability, LVS and sandboxed health checks.
 #[derive(Debug, Parser)]
@@ -20,6 +29,58 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the daemon in the foreground (logs to stderr; SIGHUP reloads,
+    /// SIGTERM/SIGINT resign mastership, remove addresses and exit).
+    Run {
+        /// Configuration file.
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Control socket (default: `global.control_socket` of the config).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// Run the VRRP thread with SCHED_FIFO at this priority (1..=99), so
+        /// adverts keep their timing on a saturated machine.
+        #[arg(long, value_parser = clap::value_parser!(i32).range(1..=99))]
+        realtime: Option<i32>,
+        /// Log filter (tracing's EnvFilter syntax; RUST_LOG also works).
+        #[arg(long, default_value = "info")]
+        log: String,
+    },
+    /// Check a configuration file: every error with file, line and key;
+    /// exit status 1 if there is any.
+    CheckConfig {
+        /// Configuration file.
+        #[arg(short, long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Print the validated model as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the running daemon's instances (from its control socket).
+    Status {
+        /// Control socket.
+        #[arg(long, default_value = DEFAULT_SOCKET)]
+        socket: PathBuf,
+        /// Raw JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask the running daemon to reload its configuration (like SIGHUP, but
+    /// reports the result).
+    Reload {
+        /// Control socket.
+        #[arg(long, default_value = DEFAULT_SOCKET)]
+        socket: PathBuf,
+    },
+    /// Convert a keepalived.conf (its VRRP side) into Vigil's TOML; lists
+    /// every option not converted and exits 1 if anything was left out.
+    Import {
+        /// keepalived configuration.
+        keepalived_conf: PathBuf,
+        /// Output file (default: stdout).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Show a three-router VRRP cluster electing a master, losing it and
     /// failing over (simulated: the real engine on a virtual LAN).
     Demo(demo::DemoArgs),
@@ -28,13 +89,109 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo(args) => demo::run(&args).map(|text| print!("{text}")),
+        Command::Run {
+            config,
+            socket,
+            realtime,
+            log,
+        } => run(config, socket, realtime, &log),
+        Command::CheckConfig { config, json } => check_config(&config, json),
+        Command::Status { socket, json } => block_on(status::show(&socket, json)),
+        Command::Reload { socket } => block_on(status::reload(&socket)),
+        Command::Import {
+            keepalived_conf,
+            output,
+        } => import(&keepalived_conf, output.as_deref()),
+        Command::Demo(args) => demo::run(&args).map(|text| {
+            print!("{text}");
+            true
+        }),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("vigil: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn block_on<F: std::future::Future<Output = Result<bool>>>(f: F) -> Result<bool> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?
+        .block_on(f)
+}
+
+fn run(config: PathBuf, socket: Option<PathBuf>, realtime: Option<i32>, log: &str) -> Result<bool> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(log))
+        .context("--log")?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("vigil-main")
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(daemon::run(daemon::RunOptions {
+        config,
+        control_socket: socket,
+        realtime,
+    }))?;
+    Ok(true)
+}
+
+fn check_config(path: &std::path::Path, json: bool) -> Result<bool> {
+    match vigil_config::Config::load(path) {
+        Ok(cfg) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&cfg)?);
+            } else {
+                println!(
+                    "{}: OK ({} instance(s), {} sync group(s))",
+                    path.display(),
+                    cfg.instances.len(),
+                    cfg.sync_groups.len()
+                );
+            }
+            Ok(true)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(false)
+        }
+    }
+}
+
+fn import(input: &std::path::Path, output: Option<&std::path::Path>) -> Result<bool> {
+    let conv = import_convert(input)?;
+    match output {
+        Some(p) => std::fs::write(p, &conv.toml).with_context(|| format!("writing {}", p.display()))?,
+        None => print!("{}", conv.toml),
+    }
+    if conv.unsupported.is_empty() {
+        eprintln!("vigil import: everything converted");
+        return Ok(true);
+    }
+    eprintln!("vigil import: {} keepalived option(s) not converted:", conv.unsupported.len());
+    for u in &conv.unsupported {
+        eprintln!("  {u}");
+    }
+    Ok(false)
+}
+
+// TEMPORARY until vigil_config::keepalived::convert lands.
+struct Conv {
+    toml: String,
+    unsupported: Vec<String>,
+}
+fn import_convert(_p: &std::path::Path) -> Result<Conv> {
+    let _ = Conv { toml: String::new(), unsupported: Vec::new() };
+    anyhow::bail!("not yet available")
 }

@@ -50,6 +50,7 @@ pub enum RouterError {
 #[derive(Debug, Default)]
 pub struct Router {
     instances: Vec<Instance>,
+    ifaces: Vec<IfaceKey>,
     by_key: HashMap<(IfaceKey, Family, u8), InstanceId>,
     group_of: Vec<Option<usize>>,
     groups: Vec<Vec<InstanceId>>,
@@ -82,10 +83,46 @@ impl Router {
         }
         let id = InstanceId(self.instances.len());
         self.instances.push(Instance::new(cfg));
+        self.ifaces.push(iface);
         self.group_of.push(None);
         self.armed.push(None);
         self.by_key.insert(key, id);
         Ok(id)
+    }
+
+    /// Adopt a running instance (with its state and timers), e.g. one that
+    /// survived a configuration reload unchanged. Its pending actions and
+    /// deadline are picked up at `now`.
+    pub fn insert_instance(&mut self, now: Timestamp, iface: IfaceKey, inst: Instance) -> Result<InstanceId, RouterError> {
+        let cfg = inst.config();
+        cfg.validate()?;
+        let key = (iface, cfg.family(), cfg.vrid);
+        if let Some(existing) = self.by_key.get(&key) {
+            return Err(RouterError::DuplicateVrid {
+                vrid: cfg.vrid,
+                family: cfg.family(),
+                existing: *existing,
+            });
+        }
+        let id = InstanceId(self.instances.len());
+        self.instances.push(inst);
+        self.ifaces.push(iface);
+        self.group_of.push(None);
+        self.armed.push(None);
+        self.by_key.insert(key, id);
+        self.after(now, id);
+        Ok(id)
+    }
+
+    /// Take the instances out (in id order, with their interfaces), to
+    /// rebuild a router after a reload.
+    pub fn into_instances(self) -> Vec<(IfaceKey, Instance)> {
+        self.ifaces.into_iter().zip(self.instances).collect()
+    }
+
+    /// The interface an instance was added on.
+    pub fn iface(&self, id: InstanceId) -> Option<IfaceKey> {
+        self.ifaces.get(id.0).copied()
     }
 
     /// Make `members` move together (keepalived `vrrp_sync_group`).

@@ -1,0 +1,145 @@
+//! `vigil run`: the daemon's main loop — configuration, signals, control
+//! socket — around the engine thread and the effects worker.
+
+pub mod effects;
+pub mod engine;
+pub mod plan;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{error, info, warn};
+
+use crate::control::{self, ControlHandle};
+use crate::net::netlink::Netlink;
+use effects::Effect;
+use engine::Command;
+
+/// Options of `vigil run`.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Configuration file.
+    pub config: PathBuf,
+    /// Override of the control socket path.
+    pub control_socket: Option<PathBuf>,
+    /// SCHED_FIFO priority for the VRRP thread.
+    pub realtime: Option<i32>,
+}
+
+fn load(path: &Path) -> Result<vigil_config::Config> {
+    vigil_config::Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Run the daemon until SIGTERM / SIGINT.
+pub async fn run(opts: RunOptions) -> Result<()> {
+    let cfg = load(&opts.config)?;
+    let nl = Netlink::open()?;
+    let plan = plan::resolve(&nl, &cfg).await?;
+    let socket_path = opts
+        .control_socket
+        .clone()
+        .unwrap_or_else(|| plan.control_socket.clone());
+    info!(
+        config = %opts.config.display(),
+        instances = plan.instances.len(),
+        "vigil starting"
+    );
+    for p in &plan.instances {
+        if let Some(name) = &p.vmac {
+            nl.ensure_vmac(name, p.ifindex, p.mac)
+                .await
+                .with_context(|| format!("instance {:?}: VMAC {name}", p.name))?;
+        }
+    }
+
+    let (eff_tx, eff_rx) = mpsc::unbounded_channel();
+    let effects_task = tokio::spawn(effects::run(nl.clone(), eff_rx));
+    let (engine, thread) = engine::spawn(plan.clone(), eff_tx.clone(), opts.realtime)?;
+    let mut vmacs: Vec<String> = plan.instances.iter().filter_map(|p| p.vmac.clone()).collect();
+
+    let (reload_tx, mut reload_rx) = mpsc::channel::<oneshot::Sender<Result<serde_json::Value, String>>>(4);
+    let listener = control::bind(&socket_path)?;
+    let control_task = tokio::spawn(control::serve(
+        listener,
+        ControlHandle {
+            engine: engine.clone(),
+            reload: reload_tx,
+        },
+    ));
+
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    info!(control = %socket_path.display(), "vigil running");
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {
+                info!("SIGHUP: reloading {}", opts.config.display());
+                if let Err(e) = reload(&opts.config, &nl, &engine, &mut vmacs).await {
+                    error!("reload rejected, the running configuration stays: {e:#}");
+                }
+            }
+            Some(reply) = reload_rx.recv() => {
+                let r = reload(&opts.config, &nl, &engine, &mut vmacs).await;
+                if let Err(e) = &r {
+                    error!("reload rejected, the running configuration stays: {e:#}");
+                }
+                let _ = reply.send(r.map_err(|e| format!("{e:#}")));
+            }
+            _ = term.recv() => { info!("SIGTERM: resigning and stopping"); break; }
+            _ = int.recv() => { info!("SIGINT: resigning and stopping"); break; }
+        }
+    }
+
+    // Resign: priority-0 adverts go out from the engine thread at once, then
+    // the addresses are removed in order by the effects worker.
+    let (tx, rx) = oneshot::channel();
+    if engine.send(Command::Shutdown(tx)).await.is_ok() {
+        let _ = rx.await;
+    }
+    let (tx, rx) = oneshot::channel();
+    if eff_tx.send(Effect::Flush(tx)).is_ok() {
+        let _ = rx.await;
+    }
+    for name in &vmacs {
+        if let Ok(l) = nl.link(name).await {
+            if let Err(e) = nl.del_link(l.index).await {
+                warn!("removing VMAC {name}: {e}");
+            }
+        }
+    }
+    control_task.abort();
+    drop(eff_tx);
+    let _ = effects_task.await;
+    let _ = std::fs::remove_file(&socket_path);
+    let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    info!("vigil stopped");
+    Ok(())
+}
+
+async fn reload(
+    path: &Path,
+    nl: &Netlink,
+    engine: &mpsc::Sender<Command>,
+    vmacs: &mut Vec<String>,
+) -> Result<serde_json::Value> {
+    let cfg = load(path)?;
+    let plan = plan::resolve(nl, &cfg).await?;
+    for p in &plan.instances {
+        if let Some(name) = &p.vmac {
+            nl.ensure_vmac(name, p.ifindex, p.mac).await?;
+            if !vmacs.contains(name) {
+                vmacs.push(name.clone());
+            }
+        }
+    }
+    let (tx, rx) = oneshot::channel();
+    engine
+        .send(Command::Reload(Box::new(plan), tx))
+        .await
+        .map_err(|_| anyhow::anyhow!("engine stopped"))?;
+    let summary = rx.await.map_err(|_| anyhow::anyhow!("engine failed to apply the configuration"))?;
+    Ok(serde_json::to_value(summary)?)
+}

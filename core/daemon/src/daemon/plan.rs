@@ -1,0 +1,159 @@
+//! What the daemon runs: the configuration resolved against the system
+//! (interface indexes, MACs, source addresses). Building a plan touches
+//! netlink but changes nothing, so a reload can be rejected before any
+//! running instance is disturbed.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::Serialize;
+use vigil_config::{Config, InstanceSpec};
+use vigil_vrrp::{virtual_mac, InstanceConfig};
+
+use crate::net::netlink::{Link, Netlink, NetlinkError};
+
+/// A virtual address as the shell configures it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Vip {
+    /// The address.
+    pub addr: IpAddr,
+    /// Prefix length.
+    pub prefix_len: u8,
+    /// Label (IPv4 only), e.g. `eth0:1`.
+    pub label: Option<String>,
+    /// Skip duplicate address detection (IPv6).
+    pub no_dad: bool,
+    /// Interface the address goes on when it is not the instance's (keepalived `dev`).
+    pub dev: Option<String>,
+}
+
+/// One instance, resolved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InstancePlan {
+    /// Name from the config.
+    pub name: String,
+    /// Interface the adverts use.
+    pub iface: String,
+    /// Its ifindex (the router's interface key).
+    pub ifindex: u32,
+    /// MAC announced for the addresses (the interface's, or the VMAC).
+    pub mac: [u8; 6],
+    /// VMAC interface to create, if `use_vmac`.
+    pub vmac: Option<String>,
+    /// The engine's configuration (primary address resolved).
+    pub engine: InstanceConfig,
+    /// The virtual addresses with their shell details.
+    pub vips: Vec<Vip>,
+    /// Spacing of gratuitous ARPs within a burst.
+    pub garp_interval: Duration,
+    /// Spacing of unsolicited NAs within a burst.
+    pub gna_interval: Duration,
+}
+
+/// Everything the daemon runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// The instances.
+    pub instances: Vec<InstancePlan>,
+    /// Sync groups, as indexes into `instances`.
+    pub sync_groups: Vec<Vec<usize>>,
+    /// Control socket path.
+    pub control_socket: std::path::PathBuf,
+}
+
+/// Why a configuration cannot run on this system.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// An interface or address problem.
+    #[error("instance {instance:?}: {source}")]
+    Netlink {
+        /// Instance name.
+        instance: String,
+        /// What went wrong.
+        #[source]
+        source: NetlinkError,
+    },
+    /// Something the engine refuses.
+    #[error("instance {instance:?}: {message}")]
+    Invalid {
+        /// Instance name.
+        instance: String,
+        /// Why.
+        message: String,
+    },
+}
+
+fn mac6(link: &Link) -> [u8; 6] {
+    let mut m = [0u8; 6];
+    for (d, s) in m.iter_mut().zip(&link.mac) {
+        *d = *s;
+    }
+    m
+}
+
+/// Resolve a parsed config against the running system.
+pub async fn resolve(nl: &Netlink, cfg: &Config) -> Result<Plan, PlanError> {
+    let mut instances = Vec::with_capacity(cfg.instances.len());
+    for spec in &cfg.instances {
+        instances.push(resolve_instance(nl, spec).await?);
+    }
+    let sync_groups = cfg
+        .sync_groups
+        .iter()
+        .map(|g| {
+            g.instances
+                .iter()
+                .filter_map(|n| cfg.instances.iter().position(|i| &i.name == n))
+                .collect()
+        })
+        .collect();
+    Ok(Plan {
+        instances,
+        sync_groups,
+        control_socket: cfg.global.control_socket.clone(),
+    })
+}
+
+async fn resolve_instance(nl: &Netlink, spec: &InstanceSpec) -> Result<InstancePlan, PlanError> {
+    let err = |source| PlanError::Netlink {
+        instance: spec.name.clone(),
+        source,
+    };
+    let link = nl.link(&spec.interface).await.map_err(err)?;
+    let vip_addrs: Vec<IpAddr> = spec.vips.iter().map(|v| v.addr).collect();
+    let v6 = vip_addrs.first().is_some_and(IpAddr::is_ipv6) || spec.unicast_source.is_some_and(|a| a.is_ipv6());
+    let primary = match spec.unicast_source {
+        Some(a) => a,
+        None => nl.primary_address(&link, v6, &vip_addrs).await.map_err(err)?,
+    };
+    let engine = spec.engine_config(primary);
+    engine.validate().map_err(|e| PlanError::Invalid {
+        instance: spec.name.clone(),
+        message: e.to_string(),
+    })?;
+    let mac = match &spec.use_vmac {
+        Some(_) => virtual_mac(engine.family(), engine.vrid),
+        None => mac6(&link),
+    };
+    Ok(InstancePlan {
+        name: spec.name.clone(),
+        iface: spec.interface.clone(),
+        ifindex: link.index,
+        mac,
+        vmac: spec.use_vmac.clone(),
+        engine,
+        vips: spec
+            .vips
+            .iter()
+            .map(|v| Vip {
+                addr: v.addr,
+                prefix_len: v.prefix_len,
+                label: v.label.clone(),
+                no_dad: v.no_dad,
+                dev: v.dev.clone(),
+            })
+            .collect(),
+        garp_interval: spec.garp_interval,
+        gna_interval: spec.gna_interval,
+    })
+}
