@@ -15,6 +15,7 @@ mod daemon;
 mod demo;
 mod net;
 mod status;
+mod tool;
 
 const DEFAULT_CONFIG: &str = "/etc/vigil/vigil.toml";
 const DEFAULT_SOCKET: &str = "/run/vigil/vigil.sock";
@@ -81,9 +82,18 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Tools for tests and troubleshooting.
+    #[command(subcommand, hide = true)]
+    Tool(ToolCommand),
     /// Show a three-router VRRP cluster electing a master, losing it and
     /// failing over (simulated: the real engine on a virtual LAN).
     Demo(demo::DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ToolCommand {
+    /// Send a hand-made (possibly malformed or hostile) VRRP packet.
+    Send(tool::SendArgs),
 }
 
 fn main() -> ExitCode {
@@ -102,6 +112,7 @@ fn main() -> ExitCode {
             keepalived_conf,
             output,
         } => import(&keepalived_conf, output.as_deref()),
+        Command::Tool(ToolCommand::Send(args)) => block_on(tool::send(&args)),
         Command::Demo(args) => demo::run(&args).map(|text| {
             print!("{text}");
             true

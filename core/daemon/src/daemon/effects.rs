@@ -130,7 +130,10 @@ pub async fn run(nl: Netlink, mut rx: mpsc::UnboundedReceiver<Effect>) {
                     }
                 });
             }
-            Effect::Transition { .. } => {}
+            Effect::Transition { instance, transition } => {
+                // Notifiers (scripts, WebAssembly plugins) hook in here.
+                tracing::debug!(%instance, ?transition, "transition recorded");
+            }
             Effect::Flush(reply) => {
                 let _ = reply.send(());
             }

@@ -89,22 +89,30 @@ impl VrrpSocket {
 
     /// Encode and send an advert now (never waits: a full socket buffer is an error).
     pub fn send(&self, out: &Outgoing, buf: &mut Vec<u8>) -> io::Result<()> {
-        let mut vrrp = Vec::with_capacity(64);
-        out.encode(&mut vrrp).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-        match (out.src, out.dst) {
+        let mut msg = std::mem::take(buf);
+        out.encode(&mut msg)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        let r = self.send_raw(out.src, out.dst, VRRP_TTL, &msg);
+        *buf = msg;
+        r
+    }
+
+    /// Send a VRRP message as is, from `src` to `dst` with `ttl`.
+    pub fn send_raw(&self, src: IpAddr, dst: IpAddr, ttl: u8, vrrp: &[u8]) -> io::Result<()> {
+        match (src, dst) {
             (IpAddr::V4(src), IpAddr::V4(dst)) => {
-                buf.clear();
                 let total = u16::try_from(20 + vrrp.len())
                     .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "advert too large"))?;
-                buf.extend_from_slice(&[0x45, TOS_INTERNETCONTROL]);
-                buf.extend_from_slice(&total.to_be_bytes());
-                // Identification and checksum are filled in by the kernel.
-                buf.extend_from_slice(&[0, 0, 0, 0, VRRP_TTL, IPPROTO_VRRP, 0, 0]);
-                buf.extend_from_slice(&src.octets());
-                buf.extend_from_slice(&dst.octets());
-                buf.extend_from_slice(&vrrp);
+                let mut pkt = Vec::with_capacity(20 + vrrp.len());
+                pkt.extend_from_slice(&[0x45, TOS_INTERNETCONTROL]);
+                pkt.extend_from_slice(&total.to_be_bytes());
+                // Identification and header checksum are filled in by the kernel.
+                pkt.extend_from_slice(&[0, 0, 0, 0, ttl, IPPROTO_VRRP, 0, 0]);
+                pkt.extend_from_slice(&src.octets());
+                pkt.extend_from_slice(&dst.octets());
+                pkt.extend_from_slice(vrrp);
                 let to = SocketAddrV4::new(dst, 0);
-                self.fd.get_ref().send_to(buf, &to.into())?;
+                self.fd.get_ref().send_to(&pkt, &to.into())?;
                 Ok(())
             }
             (IpAddr::V6(src), IpAddr::V6(dst)) => {
@@ -112,10 +120,11 @@ impl VrrpSocket {
                     ipi6_addr: libc::in6_addr { s6_addr: src.octets() },
                     ipi6_ifindex: self.ifindex,
                 };
+                let hops = libc::c_int::from(ttl);
                 let scope = if is_link_scoped(&dst) { self.ifindex } else { 0 };
                 let to = SockaddrIn6::from(SocketAddrV6::new(dst, 0, 0, scope));
-                let iov = [IoSlice::new(&vrrp)];
-                let cmsg = [ControlMessage::Ipv6PacketInfo(&pktinfo)];
+                let iov = [IoSlice::new(vrrp)];
+                let cmsg = [ControlMessage::Ipv6PacketInfo(&pktinfo), ControlMessage::Ipv6HopLimit(&hops)];
                 nixsock::sendmsg(self.fd.get_ref().as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), Some(&to))
                     .map_err(nix_io)?;
                 Ok(())
