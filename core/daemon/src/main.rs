@@ -85,8 +85,8 @@ enum Command {
     /// Tools for tests and troubleshooting.
     #[command(subcommand, hide = true)]
     Tool(ToolCommand),
-    /// Show a three-router VRRP cluster electing a master, losing it and
-    /// failing over (simulated: the real engine on a virtual LAN).
+    /// Show a VRRP cluster electing a master, losing it and failing over: real
+    /// daemons (and keepalived) in private network namespaces, or simulated.
     Demo(demo::DemoArgs),
 }
 
@@ -113,10 +113,7 @@ fn main() -> ExitCode {
             output,
         } => import(&keepalived_conf, output.as_deref()),
         Command::Tool(ToolCommand::Send(args)) => block_on(tool::send(&args)),
-        Command::Demo(args) => demo::run(&args).map(|text| {
-            print!("{text}");
-            true
-        }),
+        Command::Demo(args) => demo::run(&args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -1,7 +1,6 @@
-//! `vigil demo`: a three-router cluster, the master dies, the backup takes over.
-//!
-//! Until the daemon drives real sockets (issue #4), the demo runs the very
-//! same engine in the deterministic simulator: every advert is encoded,
+//! `vigil demo --simulate`: the three-router cluster in the deterministic
+//! simulator, for machines where network namespaces are not available. The
+//! very same engine runs: every advert is encoded,
 //! carried over an in-memory LAN and validated by the receivers. Times are
 //! virtual and say so.
 
@@ -13,31 +12,7 @@ use anyhow::{bail, Context, Result};
 use vigil_vrrp::sim::{Sim, TraceEvent, Wire};
 use vigil_vrrp::{InstanceConfig, InstanceId, Interval, Reason, State, Timestamp, Version};
 
-/// How the master dies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Kill {
-    /// kill -9: no goodbye, the backups wait Master_Down_Interval.
-    Crash,
-    /// SIGTERM: the master resigns with priority 0, backups wait Skew_Time.
-    Shutdown,
-}
-
-/// Options of `vigil demo`.
-#[derive(Clone, Debug, clap::Args)]
-pub struct DemoArgs {
-    /// VRRP version (2 needs whole-second intervals).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(2..=3))]
-    pub vrrp_version: u8,
-    /// Advertisement interval in milliseconds (v3: multiple of 10).
-    #[arg(long, default_value_t = 100)]
-    pub advert_ms: u32,
-    /// How the master dies.
-    #[arg(long, value_enum, default_value_t = Kill::Crash)]
-    pub kill: Kill,
-    /// Seed of the simulated LAN's delays.
-    #[arg(long, default_value_t = 2026)]
-    pub seed: u64,
-}
+use super::{DemoArgs, Kill};
 
 const VIP: &str = "192.0.2.100";
 const ROUTERS: [(&str, &str, u8); 3] = [
@@ -310,6 +285,7 @@ mod tests {
                 advert_ms: ms,
                 kill,
                 seed: 1,
+                simulate: true,
             })?;
             assert!(out.contains("Takeover: r2 became master"), "{out}");
             assert!(out.contains("took the VIP back"), "{out}");
@@ -325,6 +301,7 @@ mod tests {
             advert_ms: 500,
             kill: Kill::Crash,
             seed: 1,
+            simulate: true,
         });
         assert!(r.is_err());
     }
