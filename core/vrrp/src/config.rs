@@ -181,6 +181,9 @@ impl InstanceConfig {
         if self.virtual_addresses.len() > 255 {
             return Err(ConfigError::TooManyAddresses(self.virtual_addresses.len()));
         }
+        if self.announce.refresh.is_some_and(|d| d.is_zero()) {
+            return Err(ConfigError::ZeroRefresh);
+        }
         if self.unicast_peers.contains(&self.primary_address) {
             return Err(ConfigError::SelfPeer(self.primary_address));
         }
@@ -215,6 +218,9 @@ pub enum ConfigError {
     /// More addresses than an advert can carry.
     #[error("{0} virtual addresses exceed the 255 an advertisement can carry")]
     TooManyAddresses(usize),
+    /// A zero re-announce period (use `None` to disable it).
+    #[error("gratuitous ARP refresh period must be positive (leave it unset to disable)")]
+    ZeroRefresh,
     /// Our own address among the peers would make us talk to ourselves.
     #[error("unicast peer {0} is our own source address")]
     SelfPeer(IpAddr),

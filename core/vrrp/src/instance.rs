@@ -225,6 +225,10 @@ pub struct Instance {
     timers: Timers,
     master: Option<MasterInfo>,
     last_lower_prio_reply: Option<Timestamp>,
+    /// In a sync group, Master_Down_Timer expiry only makes us *want* to be
+    /// master; the group goes master when every member wants it.
+    gated: bool,
+    wants_master: bool,
     actions: VecDeque<Action>,
     stats: Stats,
 }
@@ -243,6 +247,8 @@ impl Instance {
             timers: Timers::default(),
             master: None,
             last_lower_prio_reply: None,
+            gated: false,
+            wants_master: false,
             actions: VecDeque::new(),
             stats: Stats::default(),
         }
@@ -276,6 +282,20 @@ impl Instance {
     /// Counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// Gate takeovers on the sync group (set by [`crate::Router`]): see
+    /// [`Instance::wants_master`].
+    pub fn set_sync_gated(&mut self, gated: bool) {
+        self.gated = gated;
+    }
+
+    /// A gated Backup whose Master_Down_Timer fired: it hears no master and
+    /// waits for the rest of its sync group to agree (keepalived's
+    /// `vrrp_sync_can_goto_master`: prefer Backup rather than thrash when one
+    /// member still hears a better master).
+    pub fn wants_master(&self) -> bool {
+        self.wants_master
     }
 
     /// Whether this instance's own tracked objects are failing.
@@ -357,7 +377,9 @@ impl Instance {
         let due = |t: Option<Timestamp>| t.is_some_and(|t| t <= now);
         if due(self.timers.master_down) {
             self.timers.master_down = None;
-            if self.state == State::Backup {
+            if self.state == State::Backup && self.gated {
+                self.wants_master = true;
+            } else if self.state == State::Backup {
                 // RFC 9568 §6.4.2: "If the Master_Down_Timer fires".
                 let reason = if self.master.is_some_and(|m| m.priority == 0) {
                     Reason::MasterResigned
@@ -385,7 +407,13 @@ impl Instance {
         }
         if due(self.timers.refresh) {
             self.announce(self.cfg.announce.refresh_repeat);
-            self.timers.refresh = self.cfg.announce.refresh.map(|d| now + d);
+            // A zero period would re-arm at `now` forever: treat it as off.
+            self.timers.refresh = self
+                .cfg
+                .announce
+                .refresh
+                .filter(|d| !d.is_zero())
+                .map(|d| now + d);
         }
     }
 
@@ -551,6 +579,7 @@ impl Instance {
             self.master_adver_interval = interval;
             self.note_master(now, src, prio, interval);
             self.timers.master_down = Some(now + self.master_down_interval());
+            self.wants_master = false;
             if in_preempt_delay {
                 if self.timers.preempt.is_none() {
                     self.timers.preempt = Some(now + self.cfg.preempt_delay);
@@ -640,7 +669,12 @@ impl Instance {
         self.timers = Timers {
             adver: Some(now + self.cfg.advert_interval.as_duration()),
             announce: self.cfg.announce.master_delay.map(|d| now + d),
-            refresh: self.cfg.announce.refresh.map(|d| now + d),
+            refresh: self
+                .cfg
+                .announce
+                .refresh
+                .filter(|d| !d.is_zero())
+                .map(|d| now + d),
             ..Timers::default()
         };
         self.master_adver_interval = self.cfg.advert_interval;
@@ -709,6 +743,7 @@ impl Instance {
 
     fn set_state(&mut self, now: Timestamp, to: State, reason: Reason) {
         let from = self.state;
+        self.wants_master = false;
         self.state = to;
         if from != to {
             self.actions.push_back(Action::Transition(Transition {

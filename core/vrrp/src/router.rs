@@ -93,7 +93,12 @@ impl Router {
     /// Adopt a running instance (with its state and timers), e.g. one that
     /// survived a configuration reload unchanged. Its pending actions and
     /// deadline are picked up at `now`.
-    pub fn insert_instance(&mut self, now: Timestamp, iface: IfaceKey, inst: Instance) -> Result<InstanceId, RouterError> {
+    pub fn insert_instance(
+        &mut self,
+        now: Timestamp,
+        iface: IfaceKey,
+        inst: Instance,
+    ) -> Result<InstanceId, RouterError> {
         let cfg = inst.config();
         cfg.validate()?;
         let key = (iface, cfg.family(), cfg.vrid);
@@ -137,6 +142,9 @@ impl Router {
         for m in members {
             if let Some(slot) = self.group_of.get_mut(m.0) {
                 *slot = Some(g);
+            }
+            if let Some(i) = self.instances.get_mut(m.0) {
+                i.set_sync_gated(members.len() > 1);
             }
         }
         self.groups.push(members.to_vec());
@@ -274,6 +282,25 @@ impl Router {
                     if mi.is_faulted() != (mi.own_fault() || others_faulty) {
                         mi.handle_event(now, Event::SetGroupFault(others_faulty));
                         work.push(*m);
+                    }
+                }
+            }
+            // The group goes master when every member hears no master
+            // (wants it) or already is master, and none is faulty.
+            let get = |m: &InstanceId| self.instances.get(m.0);
+            let all_agree = members
+                .iter()
+                .any(|m| get(m).is_some_and(Instance::wants_master))
+                && members.iter().all(|m| {
+                    get(m).is_some_and(|i| i.wants_master() || i.state() == State::Master)
+                });
+            if all_agree {
+                for m in &members {
+                    if let Some(mi) = self.instances.get_mut(m.0) {
+                        if mi.state() == State::Backup {
+                            mi.handle_event(now, Event::GroupMaster);
+                            work.push(*m);
+                        }
                     }
                 }
             }

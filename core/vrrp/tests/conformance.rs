@@ -863,19 +863,60 @@ fn sync_group_members_follow_each_other() {
     let b = r.add_instance(1, c2.clone()).unwrap();
     r.add_sync_group(&[a, b]).unwrap();
     r.handle_event_all(t(0), Event::Startup);
-    // b keeps hearing a master; a hears nobody and takes over: b follows.
-    let (m, pkt) = advert_from(&c2, ip(PEER), 200);
-    r.handle_packet(t(1000), 1, &m, &pkt).unwrap();
-    let at = r.poll_timeout().unwrap();
-    r.handle_timeout(at);
-    assert_eq!(r.instance(a).unwrap().state(), State::Master);
+    // Nobody speaks on either VRID: both timers fire, the group goes master.
+    while r.instance(a).unwrap().state() != State::Master {
+        let at = r.poll_timeout().unwrap();
+        r.handle_timeout(at);
+    }
     assert_eq!(r.instance(b).unwrap().state(), State::Master, "b follows a");
+    // A higher-priority master on b's VRID takes the whole group to Backup.
+    let (m, pkt) = advert_from(&c2, ip(PEER), 200);
+    r.handle_packet(t(5000), 1, &m, &pkt).unwrap();
+    assert_eq!(r.instance(b).unwrap().state(), State::Backup);
+    assert_eq!(r.instance(a).unwrap().state(), State::Backup, "a follows b");
     // Fault of one member takes the whole group to Fault.
-    r.handle_event(at, a, Event::SetFault(true));
+    r.handle_event(t(5000), a, Event::SetFault(true));
     assert_eq!(r.instance(b).unwrap().state(), State::Fault);
-    r.handle_event(at, a, Event::SetFault(false));
+    r.handle_event(t(5000), a, Event::SetFault(false));
     assert_eq!(r.instance(a).unwrap().state(), State::Backup);
     assert_eq!(r.instance(b).unwrap().state(), State::Backup);
+}
+
+#[test]
+fn keepalived_sync_group_prefers_backup_to_thrashing() {
+    // a hears nobody, b keeps hearing a better master: the group must not
+    // take a to Master (which would drag b to Master, lose to the better
+    // master, drag a back, ... every Master_Down_Interval).
+    let mut r = Router::new();
+    let a = r.add_instance(1, cfg_v3(150, 100)).unwrap();
+    let mut c2 = cfg_v3(50, 100);
+    c2.vrid = 52;
+    let b = r.add_instance(1, c2.clone()).unwrap();
+    r.add_sync_group(&[a, b]).unwrap();
+    r.handle_event_all(t(0), Event::Startup);
+    let (m, pkt) = advert_from(&c2, ip(PEER), 200);
+    let mut now = t(0);
+    while now < t(20_000) {
+        r.handle_packet(now, 1, &m, &pkt).unwrap();
+        now = now + Duration::from_secs(1);
+        r.handle_timeout(now);
+        assert_eq!(r.instance(a).unwrap().state(), State::Backup, "at {now}");
+        assert_eq!(r.instance(b).unwrap().state(), State::Backup, "at {now}");
+    }
+    assert!(r.instance(a).unwrap().wants_master());
+    // Once b's master goes silent, the whole group takes over.
+    while r.instance(a).unwrap().state() != State::Master {
+        let at = r.poll_timeout().unwrap();
+        r.handle_timeout(at);
+    }
+    assert_eq!(r.instance(b).unwrap().state(), State::Master);
+}
+
+#[test]
+fn zero_refresh_period_is_rejected() {
+    let mut c = cfg_v3(100, 100);
+    c.announce.refresh = Some(Duration::ZERO);
+    assert!(c.validate().is_err());
 }
 
 #[test]
