@@ -267,6 +267,13 @@ impl Engine {
 
     fn ensure_socket(&mut self, p: &InstancePlan) -> anyhow::Result<()> {
         let family = p.engine.family();
+        // Adverts leave from the VMAC (so their source MAC is the virtual
+        // one, RFC 9568 §7.2); everything is received on the parent.
+        if p.tx_ifindex != p.ifindex && !self.sockets.contains_key(&(p.tx_ifindex, family)) {
+            let tx = VrrpSocket::open(family, &p.tx_iface, p.tx_ifindex, false)
+                .map_err(|e| anyhow::anyhow!("VRRP socket on {} ({family:?}): {e}", p.tx_iface))?;
+            self.sockets.insert((p.tx_ifindex, family), Arc::new(tx));
+        }
         let key = (p.ifindex, family);
         if self.sockets.contains_key(&key) {
             return Ok(());
@@ -361,7 +368,7 @@ impl Engine {
     fn perform(&mut self, plan: &InstancePlan, action: Action) {
         match action {
             Action::SendAdvert(out) => {
-                let key = (plan.ifindex, plan.engine.family());
+                let key = (plan.tx_ifindex, plan.engine.family());
                 let r = match self.sockets.get(&key) {
                     Some(s) => s.send(&out, &mut self.send_buf),
                     None => Err(std::io::Error::other("no socket")),
@@ -390,8 +397,8 @@ impl Engine {
             }
             Action::Announce { addresses, repeat } => {
                 let _ = self.effects.send(Effect::Announce {
-                    iface: plan.iface.clone(),
-                    ifindex: plan.ifindex,
+                    iface: plan.vip_iface.clone(),
+                    ifindex: plan.vip_ifindex,
                     mac: plan.mac,
                     addresses,
                     repeat,

@@ -7,7 +7,7 @@ pub mod plan;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, info, warn};
@@ -36,6 +36,7 @@ fn load(path: &Path) -> Result<vigil_config::Config> {
 pub async fn run(opts: RunOptions) -> Result<()> {
     let cfg = load(&opts.config)?;
     let nl = Netlink::open()?;
+    let mut vmacs = plan::ensure_vmacs(&nl, &cfg).await?;
     let plan = plan::resolve(&nl, &cfg).await?;
     let socket_path = opts
         .control_socket
@@ -46,18 +47,9 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         instances = plan.instances.len(),
         "vigil starting"
     );
-    for p in &plan.instances {
-        if let Some(name) = &p.vmac {
-            nl.ensure_vmac(name, p.ifindex, p.mac)
-                .await
-                .with_context(|| format!("instance {:?}: VMAC {name}", p.name))?;
-        }
-    }
-
     let (eff_tx, eff_rx) = mpsc::unbounded_channel();
     let effects_task = tokio::spawn(effects::run(nl.clone(), eff_rx));
     let (engine, thread) = engine::spawn(plan.clone(), eff_tx.clone(), opts.realtime)?;
-    let mut vmacs: Vec<String> = plan.instances.iter().filter_map(|p| p.vmac.clone()).collect();
 
     let (reload_tx, mut reload_rx) = mpsc::channel::<oneshot::Sender<Result<serde_json::Value, String>>>(4);
     let listener = control::bind(&socket_path)?;
@@ -126,15 +118,12 @@ async fn reload(
     vmacs: &mut Vec<String>,
 ) -> Result<serde_json::Value> {
     let cfg = load(path)?;
-    let plan = plan::resolve(nl, &cfg).await?;
-    for p in &plan.instances {
-        if let Some(name) = &p.vmac {
-            nl.ensure_vmac(name, p.ifindex, p.mac).await?;
-            if !vmacs.contains(name) {
-                vmacs.push(name.clone());
-            }
+    for name in plan::ensure_vmacs(nl, &cfg).await? {
+        if !vmacs.contains(&name) {
+            vmacs.push(name);
         }
     }
+    let plan = plan::resolve(nl, &cfg).await?;
     let (tx, rx) = oneshot::channel();
     engine
         .send(Command::Reload(Box::new(plan), tx))

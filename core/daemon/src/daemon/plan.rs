@@ -32,10 +32,18 @@ pub struct Vip {
 pub struct InstancePlan {
     /// Name from the config.
     pub name: String,
-    /// Interface the adverts use.
+    /// Interface adverts are received on (the configured one, or its VMAC).
     pub iface: String,
     /// Its ifindex (the router's interface key).
     pub ifindex: u32,
+    /// Interface adverts leave from (the VMAC unless `vmac_xmit_base`).
+    pub tx_iface: String,
+    /// Its index.
+    pub tx_ifindex: u32,
+    /// Interface that holds the addresses and sends announcements.
+    pub vip_iface: String,
+    /// Its index.
+    pub vip_ifindex: u32,
     /// MAC announced for the addresses (the interface's, or the VMAC).
     pub mac: [u8; 6],
     /// VMAC interface to create, if `use_vmac`.
@@ -131,14 +139,31 @@ async fn resolve_instance(nl: &Netlink, spec: &InstanceSpec) -> Result<InstanceP
         instance: spec.name.clone(),
         message: e.to_string(),
     })?;
-    let mac = match &spec.use_vmac {
-        Some(_) => virtual_mac(engine.family(), engine.vrid),
-        None => mac6(&link),
+    let (mac, vip_link) = match &spec.use_vmac {
+        Some(name) => {
+            let vmac = nl.link(name).await.map_err(err)?;
+            (virtual_mac(engine.family(), engine.vrid), vmac)
+        }
+        None => (mac6(&link), link.clone()),
     };
+    // With a VMAC, the kernel's macvlan delivers adverts that carry the
+    // virtual MAC (our peers', which is also ours) only to the VMAC, so
+    // receiving happens there. IPv6 adverts must come from the parent's
+    // link-local address, so they leave from the parent.
+    let tx_link = if spec.use_vmac.is_some() && !spec.vmac_xmit_base && !v6 {
+        vip_link.clone()
+    } else {
+        link.clone()
+    };
+    let rx_link = vip_link.clone();
     Ok(InstancePlan {
         name: spec.name.clone(),
-        iface: spec.interface.clone(),
-        ifindex: link.index,
+        iface: rx_link.name.clone(),
+        ifindex: rx_link.index,
+        tx_iface: tx_link.name.clone(),
+        tx_ifindex: tx_link.index,
+        vip_iface: vip_link.name.clone(),
+        vip_ifindex: vip_link.index,
         mac,
         vmac: spec.use_vmac.clone(),
         engine,
@@ -150,10 +175,51 @@ async fn resolve_instance(nl: &Netlink, spec: &InstanceSpec) -> Result<InstanceP
                 prefix_len: v.prefix_len,
                 label: v.label.clone(),
                 no_dad: v.no_dad,
-                dev: v.dev.clone(),
+                dev: v.dev.clone().or_else(|| spec.use_vmac.clone()),
             })
             .collect(),
         garp_interval: spec.garp_interval,
         gna_interval: spec.gna_interval,
     })
+}
+
+/// Create the VMAC interfaces the configuration asks for (idempotent) and
+/// configure them as keepalived does: on the VMAC, `arp_ignore=1` (never
+/// answer for the parent's addresses), `accept_local=1` and `rp_filter=0`
+/// (hear peers although the VMAC has no address of its own); on the parent,
+/// `arp_ignore=1` and `arp_filter=1` (never answer for the VIPs with the
+/// parent's MAC). Returns their names.
+pub async fn ensure_vmacs(nl: &Netlink, cfg: &Config) -> Result<Vec<String>, PlanError> {
+    let mut out = Vec::new();
+    for spec in &cfg.instances {
+        let Some(name) = &spec.use_vmac else { continue };
+        let err = |source| PlanError::Netlink {
+            instance: spec.name.clone(),
+            source,
+        };
+        let parent = nl.link(&spec.interface).await.map_err(err)?;
+        let mac = virtual_mac(spec.family(), spec.vrid);
+        let vmac = nl.ensure_vmac(name, parent.index, mac).await.map_err(err)?;
+        // Every node has the same VMAC: a backup's VMAC must stay silent, or
+        // the bridge learns the virtual MAC on the wrong port. So no IPv6
+        // link-local (hence no MLD / router solicitations) on it.
+        let v6 = spec.family() == vigil_vrrp::Family::V6;
+        for (path, value) in [
+            (format!("ipv4/conf/{name}/arp_ignore"), "1"),
+            (format!("ipv4/conf/{name}/accept_local"), "1"),
+            (format!("ipv4/conf/{name}/rp_filter"), "0"),
+            (format!("ipv4/conf/{}/arp_ignore", spec.interface), "1"),
+            (format!("ipv4/conf/{}/arp_filter", spec.interface), "1"),
+            (format!("ipv6/conf/{name}/addr_gen_mode"), "1"),
+            (format!("ipv6/conf/{name}/disable_ipv6"), if v6 { "0" } else { "1" }),
+        ] {
+            let path = format!("/proc/sys/net/{path}");
+            if let Err(e) = std::fs::write(&path, value) {
+                tracing::warn!("VMAC {name}: cannot set {path} = {value}: {e}");
+            }
+        }
+        nl.set_up(vmac.index).await.map_err(err)?;
+        out.push(name.clone());
+    }
+    Ok(out)
 }

@@ -178,7 +178,6 @@ impl Netlink {
         }
         let msg = LinkMacVlan::new(name, parent, MacVlanMode::Private)
             .address(mac.to_vec())
-            .up()
             .build();
         self.handle
             .link()
@@ -187,6 +186,17 @@ impl Netlink {
             .await
             .map_err(req(format!("create macvlan {name}")))?;
         self.link(name).await
+    }
+
+    /// Bring a link up.
+    pub async fn set_up(&self, index: u32) -> Result<(), NetlinkError> {
+        let msg = rtnetlink::LinkUnspec::new_with_index(index).up().build();
+        self.handle
+            .link()
+            .set(msg)
+            .execute()
+            .await
+            .map_err(req(format!("set link {index} up")))
     }
 
     /// Delete an interface; a missing one is not an error.
