@@ -24,4 +24,6 @@ vigil_log "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 vigil_log "cargo test (workspace)"
 cargo test --workspace --locked
+vigil_log "replaying the fuzz seeds and regression inputs (stable, no fuzzing)"
+cargo test --locked --manifest-path tests/fuzz/Cargo.toml
 vigil_log "all tests passed"

@@ -248,10 +248,11 @@ fn check(inst: &Instance, shadow: &Shadow, now: Timestamp) {
     );
     match inst.state() {
         // A master that stops advertising, or a backup that can never take
-        // over, is stuck.
+        // over, is stuck. (A sync-group member that heard no master waits
+        // for its group without a timer: its group decides.)
         State::Master | State::Backup => {
             assert!(
-                inst.poll_timeout().is_some(),
+                inst.poll_timeout().is_some() || inst.wants_master(),
                 "{} without a timer",
                 inst.state()
             )
