@@ -11,8 +11,9 @@ const NANOS_PER_SEC: u64 = 1_000_000_000;
 
 /// Parse `<digits>ms` or `<digits>[.<up to 9 digits>]s`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad_unit =
-        || "use whole milliseconds (\"100ms\") or seconds with up to 9 decimals (\"2.5s\")".to_string();
+    let bad_unit = || {
+        "use whole milliseconds (\"100ms\") or seconds with up to 9 decimals (\"2.5s\")".to_string()
+    };
     if let Some(ms) = text.strip_suffix("ms") {
         let n = parse_digits(ms).ok_or_else(|| {
             if ms.contains('.') {
@@ -137,17 +138,37 @@ mod tests {
     #[test]
     fn rejects_the_rest() {
         for bad in [
-            "", "1", "1m", "1h", "s", "ms", ".5s", "1.s", "-1s", "+1s", " 1s", "1 s", "1.5ms",
-            "1.0000000001s", "1_000ms", "1e3ms", "99999999999999999999s",
+            "",
+            "1",
+            "1m",
+            "1h",
+            "s",
+            "ms",
+            ".5s",
+            "1.s",
+            "-1s",
+            "+1s",
+            " 1s",
+            "1 s",
+            "1.5ms",
+            "1.0000000001s",
+            "1_000ms",
+            "1e3ms",
+            "99999999999999999999s",
         ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should not parse");
         }
-        assert!(parse_duration("1.5ms").err().unwrap_or_default().contains("whole"));
+        assert!(parse_duration("1.5ms")
+            .err()
+            .unwrap_or_default()
+            .contains("whole"));
     }
 
     #[test]
     fn formats_round_trip() {
-        for ms in [0u64, 1, 10, 100, 999, 1000, 1500, 2500, 40950, 255_000, 3_600_000] {
+        for ms in [
+            0u64, 1, 10, 100, 999, 1000, 1500, 2500, 40950, 255_000, 3_600_000,
+        ] {
             let d = Duration::from_millis(ms);
             assert_eq!(parse_duration(&format_duration(d)), Ok(d), "{ms} ms");
         }
@@ -164,9 +185,18 @@ mod tests {
     #[test]
     fn keepalived_decimals() {
         assert_eq!(parse_decimal_seconds("1"), Some(Duration::from_secs(1)));
-        assert_eq!(parse_decimal_seconds("0.5"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_decimal_seconds(".456"), Some(Duration::from_millis(456)));
-        assert_eq!(parse_decimal_seconds("0.000001"), Some(Duration::from_micros(1)));
+        assert_eq!(
+            parse_decimal_seconds("0.5"),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(
+            parse_decimal_seconds(".456"),
+            Some(Duration::from_millis(456))
+        );
+        assert_eq!(
+            parse_decimal_seconds("0.000001"),
+            Some(Duration::from_micros(1))
+        );
         for bad in ["", ".", "1.2.3", "-1", "1e3", "0.1234567890", "abc", "12e"] {
             assert_eq!(parse_decimal_seconds(bad), None, "{bad:?}");
         }

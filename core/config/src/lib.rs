@@ -47,6 +47,6 @@ mod validate;
 pub use duration::{format_duration, parse_duration};
 pub use error::{ConfigError, ConfigErrors, ErrorKind};
 pub use model::{
-    Authentication, Config, ConfigDiff, Global, InstanceSpec, Scope, SyncGroupSpec,
-    VirtualAddress, DEFAULT_CONTROL_SOCKET,
+    Authentication, Config, ConfigDiff, Global, InstanceSpec, Scope, SyncGroupSpec, VirtualAddress,
+    DEFAULT_CONTROL_SOCKET,
 };

@@ -420,9 +420,8 @@ impl Config {
         d
     }
 
-    /// The configuration as TOML with every value explicit: parsing it gives
-    /// back an equal [`Config`]. Used by `vigil check-config --canonical` and
-    /// to test the parser.
+    /// The configuration as TOML with every value explicit (the effective
+    /// configuration, for display); parsing it gives back an equal [`Config`].
     pub fn to_toml(&self) -> String {
         let g = &self.global;
         let mut o = String::new();
@@ -430,17 +429,41 @@ impl Config {
         if let Some(r) = &g.router_id {
             kv(&mut o, "router_id", &q(r));
         }
-        kv(&mut o, "control_socket", &q(&g.control_socket.to_string_lossy()));
+        kv(
+            &mut o,
+            "control_socket",
+            &q(&g.control_socket.to_string_lossy()),
+        );
         kv(&mut o, "vrrp_version", &g.vrrp_version.number().to_string());
         kv(&mut o, "garp_master_delay", &qd(g.garp_master_delay));
-        kv(&mut o, "garp_master_repeat", &g.garp_master_repeat.to_string());
+        kv(
+            &mut o,
+            "garp_master_repeat",
+            &g.garp_master_repeat.to_string(),
+        );
         kv(&mut o, "garp_master_refresh", &qd(g.garp_master_refresh));
-        kv(&mut o, "garp_master_refresh_repeat", &g.garp_master_refresh_repeat.to_string());
+        kv(
+            &mut o,
+            "garp_master_refresh_repeat",
+            &g.garp_master_refresh_repeat.to_string(),
+        );
         kv(&mut o, "garp_interval", &qd(g.garp_interval));
         kv(&mut o, "gna_interval", &qd(g.gna_interval));
-        kv(&mut o, "lower_prio_no_advert", &g.lower_prio_no_advert.to_string());
-        kv(&mut o, "v3_checksum_as_v2", &g.v3_checksum_as_v2.to_string());
-        kv(&mut o, "check_unicast_src", &g.check_unicast_src.to_string());
+        kv(
+            &mut o,
+            "lower_prio_no_advert",
+            &g.lower_prio_no_advert.to_string(),
+        );
+        kv(
+            &mut o,
+            "v3_checksum_as_v2",
+            &g.v3_checksum_as_v2.to_string(),
+        );
+        kv(
+            &mut o,
+            "check_unicast_src",
+            &g.check_unicast_src.to_string(),
+        );
         for i in &self.instances {
             o.push_str("\n[[instance]]\n");
             kv(&mut o, "name", &q(&i.name));
@@ -482,14 +505,34 @@ impl Config {
             }
             kv(&mut o, "vmac_xmit_base", &i.vmac_xmit_base.to_string());
             kv(&mut o, "check_addresses", &i.check_addresses.to_string());
-            kv(&mut o, "check_unicast_src", &i.check_unicast_src.to_string());
+            kv(
+                &mut o,
+                "check_unicast_src",
+                &i.check_unicast_src.to_string(),
+            );
             kv(&mut o, "unicast_min_ttl", &i.unicast_min_ttl.to_string());
             kv(&mut o, "garp_master_delay", &qd(i.garp_master_delay));
-            kv(&mut o, "garp_master_repeat", &i.garp_master_repeat.to_string());
+            kv(
+                &mut o,
+                "garp_master_repeat",
+                &i.garp_master_repeat.to_string(),
+            );
             kv(&mut o, "garp_master_refresh", &qd(i.garp_master_refresh));
-            kv(&mut o, "garp_master_refresh_repeat", &i.garp_master_refresh_repeat.to_string());
-            kv(&mut o, "lower_prio_no_advert", &i.lower_prio_no_advert.to_string());
-            kv(&mut o, "v3_checksum_as_v2", &i.v3_checksum_as_v2.to_string());
+            kv(
+                &mut o,
+                "garp_master_refresh_repeat",
+                &i.garp_master_refresh_repeat.to_string(),
+            );
+            kv(
+                &mut o,
+                "lower_prio_no_advert",
+                &i.lower_prio_no_advert.to_string(),
+            );
+            kv(
+                &mut o,
+                "v3_checksum_as_v2",
+                &i.v3_checksum_as_v2.to_string(),
+            );
         }
         for s in &self.sync_groups {
             o.push_str("\n[[sync_group]]\n");

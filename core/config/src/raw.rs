@@ -113,7 +113,8 @@ impl<'de> Deserialize<'de> for RawVip {
                 Ok(RawVip::Short(v.to_string()))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawVip, A::Error> {
-                RawVipTable::deserialize(de::value::MapAccessDeserializer::new(map)).map(RawVip::Full)
+                RawVipTable::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawVip::Full)
             }
         }
         d.deserialize_any(V)

@@ -225,7 +225,10 @@ fn table<T: DeserializeOwned>(
 /// The key path (`virtual_addresses[1].dev`) of whatever lies at byte `pos`.
 fn key_path_in_table(t: &dyn TableLike, pos: usize) -> Option<String> {
     for (k, item) in t.iter() {
-        let key_hit = t.key(k).and_then(|k| k.span()).is_some_and(|s| s.contains(&pos));
+        let key_hit = t
+            .key(k)
+            .and_then(|k| k.span())
+            .is_some_and(|s| s.contains(&pos));
         if key_hit {
             return Some(k.to_string());
         }
@@ -245,17 +248,26 @@ fn path_in_value(v: &Value, pos: usize) -> Option<String> {
             let inner = path_in_value(e, pos);
             match inner {
                 Some(rest) => Some(format!("[{i}]{rest}")),
-                None => e.span().filter(|s| s.contains(&pos)).map(|_| format!("[{i}]")),
+                None => e
+                    .span()
+                    .filter(|s| s.contains(&pos))
+                    .map(|_| format!("[{i}]")),
             }
         }),
         Value::InlineTable(t) => t.iter().find_map(|(k, e)| {
-            let key_hit = t.key(k).and_then(|k| k.span()).is_some_and(|s| s.contains(&pos));
+            let key_hit = t
+                .key(k)
+                .and_then(|k| k.span())
+                .is_some_and(|s| s.contains(&pos));
             if key_hit {
                 return Some(format!(".{k}"));
             }
             match path_in_value(e, pos) {
                 Some(rest) => Some(format!(".{k}{rest}")),
-                None => e.span().filter(|s| s.contains(&pos)).map(|_| format!(".{k}")),
+                None => e
+                    .span()
+                    .filter(|s| s.contains(&pos))
+                    .map(|_| format!(".{k}")),
             }
         }),
         _ => None,
@@ -370,12 +382,12 @@ fn validate_instance(cx: &mut Cx<'_>, g: &Global, sec: &str, r: RawInstance) -> 
     };
 
     // Addresses: the first one decides the family, the rest must agree.
-    let mut family: Option<(Family, String)> = None;
+    let mut family: Option<(Family, String, Range<usize>)> = None;
     let mut decide = |cx: &mut Cx<'_>, addr: IpAddr, at: Range<usize>, key: &str| {
         let f = Family::of(&addr);
         match &family {
-            None => family = Some((f, key.to_string())),
-            Some((want, by)) if *want != f => cx.push(
+            None => family = Some((f, key.to_string(), at)),
+            Some((want, by, _)) if *want != f => cx.push(
                 at,
                 sec,
                 Some(key),
@@ -441,20 +453,27 @@ fn validate_instance(cx: &mut Cx<'_>, g: &Global, sec: &str, r: RawInstance) -> 
         }
         unicast_peers.push(a);
     }
-    let fam = family.as_ref().map_or(Family::V4, |(f, _)| *f);
+    let fam = family.as_ref().map_or(Family::V4, |(f, _, _)| *f);
     if version == Some(Version::V2) && fam == Family::V6 {
-        let hint = "; set `version = 3`".to_string();
-        match &r.version {
-            Some(v) => cx.at(v, sec, "version", ErrorKind::V2Ipv6 { hint }),
-            None => cx.at(
-                &r.name,
+        match (&r.version, &family) {
+            (Some(v), _) => cx.at(
+                v,
                 sec,
                 "version",
                 ErrorKind::V2Ipv6 {
-                    hint: "; `version` defaults to [global] vrrp_version = 2: set `version = 3`"
+                    hint: "; set `version = 3`".into(),
+                },
+            ),
+            (None, Some((_, by, at))) => cx.push(
+                at.clone(),
+                sec,
+                Some(by),
+                ErrorKind::V2Ipv6 {
+                    hint: " and `version` defaults to [global] vrrp_version = 2; set `version = 3`"
                         .into(),
                 },
             ),
+            (None, None) => {}
         }
     }
 
@@ -518,13 +537,8 @@ fn validate_instance(cx: &mut Cx<'_>, g: &Global, sec: &str, r: RawInstance) -> 
             .unwrap_or(g.garp_master_delay),
         garp_master_repeat: opt_repeat(cx, sec, "garp_master_repeat", &r.garp_master_repeat)
             .unwrap_or(g.garp_master_repeat),
-        garp_master_refresh: opt_duration(
-            cx,
-            sec,
-            "garp_master_refresh",
-            &r.garp_master_refresh,
-        )
-        .unwrap_or(g.garp_master_refresh),
+        garp_master_refresh: opt_duration(cx, sec, "garp_master_refresh", &r.garp_master_refresh)
+            .unwrap_or(g.garp_master_refresh),
         garp_master_refresh_repeat: opt_repeat(
             cx,
             sec,
@@ -627,7 +641,12 @@ fn validate_groups(
             let key = format!("instances[{n}]");
             let inst = m.get_ref();
             if !known.contains(inst) {
-                cx.at(m, sec, &key, ErrorKind::UnknownInstance { name: inst.clone() });
+                cx.at(
+                    m,
+                    sec,
+                    &key,
+                    ErrorKind::UnknownInstance { name: inst.clone() },
+                );
             } else if member_of.get(inst) == Some(&name) {
                 cx.at(
                     m,
@@ -660,7 +679,12 @@ fn validate_groups(
     out
 }
 
-fn auth(cx: &mut Cx<'_>, sec: &str, a: &Spanned<RawAuth>, version: Option<Version>) -> Authentication {
+fn auth(
+    cx: &mut Cx<'_>,
+    sec: &str,
+    a: &Spanned<RawAuth>,
+    version: Option<Version>,
+) -> Authentication {
     let r = a.get_ref();
     let kind = r.kind.get_ref().as_str();
     match kind {
@@ -711,7 +735,12 @@ fn auth(cx: &mut Cx<'_>, sec: &str, a: &Spanned<RawAuth>, version: Option<Versio
             }
         }
         "ah" => {
-            cx.at(&r.kind, sec, "authentication.type", ErrorKind::AhNotSupported);
+            cx.at(
+                &r.kind,
+                sec,
+                "authentication.type",
+                ErrorKind::AhNotSupported,
+            );
             Authentication::None
         }
         other => {
@@ -774,7 +803,12 @@ fn virtual_address(
             None
         };
         if let Some(message) = problem {
-            cx.at(l, sec, &format!("{key}.label"), ErrorKind::Invalid { message });
+            cx.at(
+                l,
+                sec,
+                &format!("{key}.label"),
+                ErrorKind::Invalid { message },
+            );
         }
         vip.label = Some(label.clone());
     }
@@ -815,7 +849,9 @@ pub(crate) fn cidr(text: &str) -> Result<(IpAddr, u8), ErrorKind> {
         Some((a, l)) => (a, Some(l)),
         None => (text, None),
     };
-    let addr: IpAddr = a.parse().map_err(|_| ErrorKind::Address { text: a.into() })?;
+    let addr: IpAddr = a
+        .parse()
+        .map_err(|_| ErrorKind::Address { text: a.into() })?;
     let max = VirtualAddress::host_prefix(&addr);
     let prefix = match len {
         None => max,

@@ -70,12 +70,17 @@ pub async fn serve(listener: UnixListener, handle: ControlHandle) {
 fn json(status: StatusCode, body: &serde_json::Value) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
     *r.status_mut() = status;
-    r.headers_mut()
-        .insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
     r
 }
 
-async fn route(h: ControlHandle, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn route(
+    h: ControlHandle,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let err = |code, msg: &str| json(code, &serde_json::json!({ "error": msg }));
     Ok(match (req.method(), req.uri().path()) {
         (&Method::GET, "/v1/status") => {
@@ -102,15 +107,21 @@ async fn route(h: ControlHandle, req: Request<Incoming>) -> Result<Response<Full
                 Err(_) => err(StatusCode::SERVICE_UNAVAILABLE, "daemon stopping"),
             }
         }
-        _ => err(StatusCode::NOT_FOUND, "unknown endpoint (try GET /v1/status, POST /v1/reload)"),
+        _ => err(
+            StatusCode::NOT_FOUND,
+            "unknown endpoint (try GET /v1/status, POST /v1/reload)",
+        ),
     })
 }
 
 /// Client side: one request, the JSON body back.
 pub async fn request(socket: &PathBuf, method: Method, path: &str) -> Result<serde_json::Value> {
-    let stream = UnixStream::connect(socket)
-        .await
-        .with_context(|| format!("connecting to {} (is `vigil run` running, and are you root?)", socket.display()))?;
+    let stream = UnixStream::connect(socket).await.with_context(|| {
+        format!(
+            "connecting to {} (is `vigil run` running, and are you root?)",
+            socket.display()
+        )
+    })?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(conn);
     let req = Request::builder()
@@ -121,7 +132,8 @@ pub async fn request(socket: &PathBuf, method: Method, path: &str) -> Result<ser
     let resp = sender.send_request(req).await?;
     let status = resp.status();
     let body = resp.into_body().collect().await?.to_bytes();
-    let v: serde_json::Value = serde_json::from_slice(&body).context("control socket answered non-JSON")?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&body).context("control socket answered non-JSON")?;
     if !status.is_success() {
         let msg = v.get("error").and_then(|e| e.as_str()).unwrap_or("error");
         bail!("{status}: {msg}");

@@ -81,6 +81,9 @@ enum Command {
         /// Output file (default: stdout).
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// keepalived's --config-id, for `@ID` conditional lines.
+        #[arg(long)]
+        config_id: Option<String>,
     },
     /// Tools for tests and troubleshooting.
     #[command(subcommand, hide = true)]
@@ -111,7 +114,8 @@ fn main() -> ExitCode {
         Command::Import {
             keepalived_conf,
             output,
-        } => import(&keepalived_conf, output.as_deref()),
+            config_id,
+        } => import(&keepalived_conf, output.as_deref(), config_id.as_deref()),
         Command::Tool(ToolCommand::Send(args)) => block_on(tool::send(&args)),
         Command::Demo(args) => demo::run(&args),
     };
@@ -177,29 +181,35 @@ fn check_config(path: &std::path::Path, json: bool) -> Result<bool> {
     }
 }
 
-fn import(input: &std::path::Path, output: Option<&std::path::Path>) -> Result<bool> {
-    let conv = import_convert(input)?;
+fn import(
+    input: &std::path::Path,
+    output: Option<&std::path::Path>,
+    config_id: Option<&str>,
+) -> Result<bool> {
+    let opts = vigil_config::keepalived::ImportOptions {
+        config_id: config_id.map(str::to_string),
+    };
+    let conv =
+        vigil_config::keepalived::convert_with(input, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
     match output {
-        Some(p) => std::fs::write(p, &conv.toml).with_context(|| format!("writing {}", p.display()))?,
+        Some(p) => {
+            std::fs::write(p, &conv.toml).with_context(|| format!("writing {}", p.display()))?
+        }
         None => print!("{}", conv.toml),
+    }
+    for n in &conv.notes {
+        eprintln!("note: {n}");
     }
     if conv.unsupported.is_empty() {
         eprintln!("vigil import: everything converted");
         return Ok(true);
     }
-    eprintln!("vigil import: {} keepalived option(s) not converted:", conv.unsupported.len());
+    eprintln!(
+        "vigil import: {} keepalived option(s) not converted:",
+        conv.unsupported.len()
+    );
     for u in &conv.unsupported {
         eprintln!("  {u}");
     }
     Ok(false)
-}
-
-// TEMPORARY until vigil_config::keepalived::convert lands.
-struct Conv {
-    toml: String,
-    unsupported: Vec<String>,
-}
-fn import_convert(_p: &std::path::Path) -> Result<Conv> {
-    let _ = Conv { toml: String::new(), unsupported: Vec::new() };
-    anyhow::bail!("not yet available")
 }

@@ -29,7 +29,14 @@ pub async fn reload(socket: &PathBuf) -> Result<bool> {
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        println!("{key:<9} {}", if names.is_empty() { "-".to_string() } else { names.join(", ") });
+        println!(
+            "{key:<9} {}",
+            if names.is_empty() {
+                "-".to_string()
+            } else {
+                names.join(", ")
+            }
+        );
     }
     Ok(true)
 }
@@ -48,21 +55,45 @@ pub fn table(v: &Value) -> String {
     let _ = writeln!(
         out,
         "{:<16} {:<10} {:>4} {:>3} {:<7} {:>8} {:>8}  {:<28} {:<22} {:>9} {:>9} {:>6}",
-        "INSTANCE", "IFACE", "VRID", "VER", "STATE", "PRIO", "ADVERT", "MASTER", "VIPS", "RX", "TX", "DROPS"
+        "INSTANCE",
+        "IFACE",
+        "VRID",
+        "VER",
+        "STATE",
+        "PRIO",
+        "ADVERT",
+        "MASTER",
+        "VIPS",
+        "RX",
+        "TX",
+        "DROPS"
     );
     let empty = Vec::new();
-    for i in v.get("instances").and_then(Value::as_array).unwrap_or(&empty) {
+    for i in v
+        .get("instances")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty)
+    {
         let stats = i.get("stats").cloned().unwrap_or(Value::Null);
         let prio = format!("{}/{}", s(i, "priority"), s(i, "base_priority"));
         let drops: u64 = i
             .get("drops")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|d| d.get(1).and_then(Value::as_u64)).sum())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|d| d.get(1).and_then(Value::as_u64))
+                    .sum()
+            })
             .unwrap_or(0);
         let vips = i
             .get("virtual_addresses")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","))
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
             .unwrap_or_default();
         let _ = writeln!(
             out,
@@ -82,7 +113,10 @@ pub fn table(v: &Value) -> String {
         );
         if let Some(d) = i.get("drops").and_then(Value::as_array) {
             for r in d {
-                if let (Some(name), Some(n)) = (r.get(0).and_then(Value::as_str), r.get(1).and_then(Value::as_u64)) {
+                if let (Some(name), Some(n)) = (
+                    r.get(0).and_then(Value::as_str),
+                    r.get(1).and_then(Value::as_u64),
+                ) {
                     let _ = writeln!(out, "    dropped {n} packet(s): {name}");
                 }
             }

@@ -57,8 +57,10 @@ pub struct SendArgs {
 pub async fn send(a: &SendArgs) -> Result<bool> {
     let family = Family::of(&a.src);
     let dst = a.dst.unwrap_or_else(|| family.multicast_group());
-    let ifindex = nix::net::if_::if_nametoindex(a.iface.as_str()).with_context(|| format!("interface {}", a.iface))?;
-    let sock = VrrpSocket::open(family, &a.iface, ifindex, false).context("opening a raw socket (root needed)")?;
+    let ifindex = nix::net::if_::if_nametoindex(a.iface.as_str())
+        .with_context(|| format!("interface {}", a.iface))?;
+    let sock = VrrpSocket::open(family, &a.iface, ifindex, false)
+        .context("opening a raw socket (root needed)")?;
     let msg = match &a.raw_hex {
         Some(h) => decode_hex(h)?,
         None => {

@@ -10,7 +10,7 @@ use super::reader::{Loc, Node, Reader};
 use super::{Conversion, ImportError, Note, Problem, Unsupported};
 use crate::duration::{as_nanos, format_duration, parse_decimal_seconds};
 use crate::model::q;
-use crate::Config;
+use crate::{Config, ErrorKind};
 
 /// What keepalived does not have yet in Vigil, by area, for the report.
 const PLANNED_TRACKING: &str = "not yet supported (tracking and checks are planned)";
@@ -33,28 +33,31 @@ pub(crate) fn run(r: Reader<'_>) -> Result<Conversion, ImportError> {
         c.top(n);
     }
     let out = c.emit();
-    if c.problems.is_empty() {
-        if let Err(errors) = Config::parse(&out.text, "<converted>") {
-            for e in errors {
-                // Map the TOML line back to the keepalived line it came from.
-                let loc = out
-                    .map
-                    .get(e.line.wrapping_sub(1))
-                    .copied()
-                    .flatten()
-                    .or_else(|| out.map.iter().flatten().next().copied())
-                    .unwrap_or(Loc { file: 0, line: 0 });
-                let mut msg = String::new();
-                if let Some(s) = &e.section {
-                    msg.push_str(s);
-                    msg.push_str(": ");
-                }
-                if let Some(k) = &e.key {
-                    msg.push_str(&format!("(converted to `{k}`) "));
-                }
-                msg.push_str(&e.kind.to_string());
-                c.problem(loc, msg);
+    let had_problems = !c.problems.is_empty();
+    if let Err(errors) = Config::parse(&out.text, "<converted>") {
+        for e in errors {
+            // After a conversion problem, a missing key is its consequence.
+            if had_problems && matches!(e.kind, ErrorKind::Schema { .. }) {
+                continue;
             }
+            // Map the TOML line back to the keepalived line it came from.
+            let loc = out
+                .map
+                .get(e.line.wrapping_sub(1))
+                .copied()
+                .flatten()
+                .or_else(|| out.map.iter().flatten().next().copied())
+                .unwrap_or(Loc { file: 0, line: 0 });
+            let mut msg = String::new();
+            if let Some(s) = &e.section {
+                msg.push_str(s);
+                msg.push_str(": ");
+            }
+            if let Some(k) = &e.key {
+                msg.push_str(&format!("`{k}`: "));
+            }
+            msg.push_str(&c.describe(&e.kind, &out.map));
+            c.problem(loc, msg);
         }
     }
     let mut problems = c.problems;
@@ -216,8 +219,16 @@ impl Conv {
         self.files.get(loc.file).cloned().unwrap_or_default()
     }
 
+    /// `file:line` for comments in the output: the file relative to the
+    /// top-level file's directory, so that the output reads like the source.
     fn at(&self, loc: Loc) -> String {
-        format!("{}:{}", self.file(loc).display(), loc.line)
+        let file = self.file(loc);
+        let top_dir = self.files.first().and_then(|t| t.parent());
+        let shown = match top_dir {
+            Some(d) if !d.as_os_str().is_empty() => file.strip_prefix(d).unwrap_or(&file),
+            _ => &file,
+        };
+        format!("{}:{}", shown.display(), loc.line)
     }
 
     fn problem(&mut self, loc: Loc, message: impl Into<String>) {
@@ -244,6 +255,36 @@ impl Conv {
             keyword: keyword.to_string(),
             note: note.into(),
         });
+    }
+
+    /// A validation error's text, with TOML line numbers inside it turned
+    /// into keepalived locations.
+    fn describe(&self, kind: &ErrorKind, map: &[Option<Loc>]) -> String {
+        let at = |line: usize| {
+            map.get(line.wrapping_sub(1))
+                .copied()
+                .flatten()
+                .map_or_else(|| format!("line {line} of the output"), |l| self.at(l))
+        };
+        match kind {
+            ErrorKind::DuplicateInstance { name, first_line } => {
+                format!("duplicate instance name {name:?} (first defined at {})", at(*first_line))
+            }
+            ErrorKind::DuplicateGroup { name, first_line } => {
+                format!("duplicate sync group name {name:?} (first defined at {})", at(*first_line))
+            }
+            ErrorKind::DuplicateVrid {
+                vrid,
+                family,
+                interface,
+                other,
+                other_line,
+            } => format!(
+                "VRID {vrid} ({family}) is already used on interface {interface:?} by instance {other:?} ({})",
+                at(*other_line)
+            ),
+            other => other.to_string(),
+        }
     }
 
     // ---- argument readers: each records a problem and returns None on error.
@@ -298,7 +339,10 @@ impl Conv {
         if d.is_none() {
             self.problem(
                 n.loc,
-                format!("`{}`: expected seconds such as 1 or 0.5, found {a:?}", n.keyword()),
+                format!(
+                    "`{}`: expected seconds such as 1 or 0.5, found {a:?}",
+                    n.keyword()
+                ),
             );
         }
         d
@@ -367,30 +411,40 @@ impl Conv {
                 "vrrp_version" => match self.int(c) {
                     Some(v @ (2 | 3)) => {
                         self.global.vrrp_version = if v == 2 { 2 } else { 3 };
-                        self.global.entries.set("vrrp_version", v.to_string(), loc, None);
+                        self.global
+                            .entries
+                            .set("vrrp_version", v.to_string(), loc, None);
                     }
                     Some(v) => self.problem(loc, format!("`vrrp_version`: {v} is not 2 or 3")),
                     None => {}
                 },
                 "vrrp_garp_master_delay" => {
                     if let Some(d) = self.whole_secs(c) {
-                        self.global.entries.set("garp_master_delay", qd(d), loc, None);
+                        self.global
+                            .entries
+                            .set("garp_master_delay", qd(d), loc, None);
                     }
                 }
                 "vrrp_garp_master_repeat" => {
                     if let Some(v) = self.repeat(c) {
-                        self.global.entries.set("garp_master_repeat", v.to_string(), loc, None);
+                        self.global
+                            .entries
+                            .set("garp_master_repeat", v.to_string(), loc, None);
                     }
                 }
                 "vrrp_garp_master_refresh" => {
                     if let Some(d) = self.whole_secs(c) {
-                        self.global.entries.set("garp_master_refresh", qd(d), loc, None);
+                        self.global
+                            .entries
+                            .set("garp_master_refresh", qd(d), loc, None);
                     }
                 }
                 "vrrp_garp_master_refresh_repeat" => {
                     if let Some(v) = self.repeat(c) {
                         let v = v.to_string();
-                        self.global.entries.set("garp_master_refresh_repeat", v, loc, None);
+                        self.global
+                            .entries
+                            .set("garp_master_refresh_repeat", v, loc, None);
                     }
                 }
                 "vrrp_garp_interval" => {
@@ -405,15 +459,21 @@ impl Conv {
                 }
                 "vrrp_lower_prio_no_advert" => {
                     if let Some(b) = self.bool_opt(c) {
-                        self.global.entries.set("lower_prio_no_advert", b.to_string(), loc, None);
+                        self.global
+                            .entries
+                            .set("lower_prio_no_advert", b.to_string(), loc, None);
                     }
                 }
                 "v3_checksum_as_v2" => {
-                    self.global.entries.set("v3_checksum_as_v2", "true".into(), loc, None);
+                    self.global
+                        .entries
+                        .set("v3_checksum_as_v2", "true".into(), loc, None);
                 }
                 "vrrp_check_unicast_src" => {
                     self.global.check_unicast_src = true;
-                    self.global.entries.set("check_unicast_src", "true".into(), loc, None);
+                    self.global
+                        .entries
+                        .set("check_unicast_src", "true".into(), loc, None);
                 }
                 "vrrp_skip_check_adv_addr" => {
                     if let Some(b) = self.bool_opt(c) {
@@ -427,11 +487,16 @@ impl Conv {
                 "vrrp_script" | "enable_script_security" | "script_user" => {
                     self.unsupported(loc, kw, PLANNED_TRACKING)
                 }
-                "vrrp_notify_fifo" | "vrrp_notify_fifo_script" | "notify_fifo"
-                | "notify_fifo_script" | "notification_email" | "notification_email_from"
-                | "smtp_server" | "smtp_connect_timeout" | "smtp_alert" | "smtp_helo" => {
-                    self.unsupported(loc, kw, PLANNED_NOTIFY)
-                }
+                "vrrp_notify_fifo"
+                | "vrrp_notify_fifo_script"
+                | "notify_fifo"
+                | "notify_fifo_script"
+                | "notification_email"
+                | "notification_email_from"
+                | "smtp_server"
+                | "smtp_connect_timeout"
+                | "smtp_alert"
+                | "smtp_helo" => self.unsupported(loc, kw, PLANNED_NOTIFY),
                 k if k.starts_with("lvs_") || k.starts_with("checker_") => {
                     self.unsupported(loc, kw, PLANNED_LVS)
                 }
@@ -477,14 +542,20 @@ impl Conv {
         for c in block {
             self.instance_keyword(&mut i, c);
         }
-        if i.interface.is_none() {
+        let has = |k: &str| block.iter().any(|c| c.keyword() == k);
+        if !has("interface") {
             self.problem(
                 n.loc,
-                format!("vrrp_instance {name}: no `interface` (Vigil needs one for every instance)"),
+                format!(
+                    "vrrp_instance {name}: no `interface` (Vigil needs one for every instance)"
+                ),
             );
         }
-        if i.vrid.is_none() {
-            self.problem(n.loc, format!("vrrp_instance {name}: no `virtual_router_id`"));
+        if !has("virtual_router_id") {
+            self.problem(
+                n.loc,
+                format!("vrrp_instance {name}: no `virtual_router_id`"),
+            );
         }
         self.instances.push(i);
     }
@@ -695,7 +766,9 @@ impl Conv {
             match (opt.as_str(), value) {
                 ("min_ttl", Some(v)) => match v.parse::<i64>() {
                     Ok(t) => i.peer_min_ttl.push((t, n.loc)),
-                    Err(_) => self.problem(n.loc, format!("`min_ttl`: expected a number, found {v:?}")),
+                    Err(_) => {
+                        self.problem(n.loc, format!("`min_ttl`: expected a number, found {v:?}"))
+                    }
                 },
                 ("max_ttl", Some(_)) => {
                     self.unsupported(n.loc, "max_ttl", "not yet supported (unicast_peer option)")
@@ -721,20 +794,30 @@ impl Conv {
             let kw = c.keyword();
             match kw {
                 "group" => {
-                    let Some(members) = self.block(c) else { continue };
+                    let Some(members) = self.block(c) else {
+                        continue;
+                    };
                     for m in members {
-                        g.members
-                            .extend(m.words.iter().map(|w| (w.clone(), m.loc)));
+                        g.members.extend(m.words.iter().map(|w| (w.clone(), m.loc)));
                     }
                 }
                 k if k.starts_with("notify") || k == "smtp_alert" => {
                     self.unsupported(c.loc, kw, PLANNED_NOTIFY)
                 }
-                k if k.starts_with("track_") || k == "global_tracking" || k == "sync_group_tracking_weight" => {
+                k if k.starts_with("track_")
+                    || k == "global_tracking"
+                    || k == "sync_group_tracking_weight" =>
+                {
                     self.unsupported(c.loc, kw, PLANNED_TRACKING)
                 }
                 _ => self.unsupported(c.loc, kw, NOT_YET),
             }
+        }
+        if g.members.is_empty() {
+            self.problem(
+                n.loc,
+                format!("vrrp_sync_group {name}: no `group {{ ... }}` block naming its instances"),
+            );
         }
         self.groups.push(g);
     }
@@ -743,9 +826,15 @@ impl Conv {
 
     fn emit(&mut self) -> Out {
         let mut o = Out::default();
-        o.line("# Vigil configuration converted from keepalived by `vigil import`.", None);
+        o.line(
+            "# Vigil configuration converted from keepalived by `vigil import`.",
+            None,
+        );
         if let Some(top) = self.files.first() {
-            o.line(&format!("# Source: {}", comment_safe(&top.display().to_string())), None);
+            o.line(
+                &format!("# Source: {}", comment_safe(&top.display().to_string())),
+                None,
+            );
         }
         o.line(
             "# Each block names the keepalived lines it came from; keywords that were not",
@@ -763,7 +852,12 @@ impl Conv {
         o.line(&format!("# {}", comment_safe(&from)), None);
         o.line("[global]", self.global.blocks.first().copied());
         if !self.global.check_unicast_src {
-            let loc = self.global.blocks.first().copied().unwrap_or(Loc { file: 0, line: 1 });
+            let loc = self
+                .global
+                .blocks
+                .first()
+                .copied()
+                .unwrap_or(Loc { file: 0, line: 1 });
             self.global.entries.set(
                 "check_unicast_src",
                 "false".into(),
@@ -784,7 +878,11 @@ impl Conv {
         for g in &self.groups {
             o.line("", None);
             o.line(
-                &format!("# vrrp_sync_group {} at {}", comment_safe(&g.name), comment_safe(&self.at(g.loc))),
+                &format!(
+                    "# vrrp_sync_group {} at {}",
+                    comment_safe(&g.name),
+                    comment_safe(&self.at(g.loc))
+                ),
                 None,
             );
             o.line("[[sync_group]]", Some(g.loc));
@@ -799,8 +897,19 @@ impl Conv {
         if !self.unsupported.is_empty() {
             o.line("", None);
             o.line("# Not converted:", None);
-            for u in &self.unsupported {
-                o.line(&format!("#   {}", comment_safe(&u.to_string())), None);
+            let lines: Vec<String> = self
+                .unsupported
+                .iter()
+                .map(|u| {
+                    let loc = self.files.iter().position(|f| *f == u.file).map_or_else(
+                        || u.file.display().to_string(),
+                        |file| self.at(Loc { file, line: u.line }),
+                    );
+                    format!("#   {loc}: {}: {}", u.keyword, u.note)
+                })
+                .collect();
+            for l in lines {
+                o.line(&comment_safe(&l), None);
             }
         }
         o
@@ -813,7 +922,11 @@ impl Conv {
             .vips
             .iter()
             .find_map(|v| v.addr)
-            .or_else(|| i.source.as_ref().and_then(|(s, _)| s.parse::<IpAddr>().ok()))
+            .or_else(|| {
+                i.source
+                    .as_ref()
+                    .and_then(|(s, _)| s.parse::<IpAddr>().ok())
+            })
             .or_else(|| i.peers.iter().find_map(|(p, _)| p.parse::<IpAddr>().ok()))
             .is_some_and(|a| a.is_ipv6());
 
@@ -835,30 +948,72 @@ impl Conv {
             }
             None if master == Some(true) => {
                 let loc = i.master.as_ref().map_or(i.loc, |(_, l)| *l);
-                self.note(loc, "priority", "none given with state MASTER: keepalived uses 255 (address owner)");
-                e.set("priority", "255".into(), loc, Some("keepalived: state MASTER without priority".into()));
+                self.note(
+                    loc,
+                    "priority",
+                    "none given with state MASTER: keepalived uses 255 (address owner)",
+                );
+                e.set(
+                    "priority",
+                    "255".into(),
+                    loc,
+                    Some("keepalived: state MASTER without priority".into()),
+                );
                 255
             }
             None => {
-                e.set("priority", "100".into(), i.loc, Some("keepalived's default".into()));
+                e.set(
+                    "priority",
+                    "100".into(),
+                    i.loc,
+                    Some("keepalived's default".into()),
+                );
                 100
             }
         };
         let master = match master {
+            Some(m) if strict && m != (priority == 255) => {
+                let loc = i.master.as_ref().map_or(i.loc, |(_, l)| *l);
+                self.note(
+                    loc,
+                    "state",
+                    "strict mode: keepalived starts as MASTER exactly when priority is 255",
+                );
+                priority == 255
+            }
             Some(m) => m,
             None if priority == 255 => {
-                self.note(i.loc, "state", "none given with priority 255: keepalived starts as MASTER");
+                self.note(
+                    i.loc,
+                    "state",
+                    "none given with priority 255: keepalived starts as MASTER",
+                );
                 true
             }
             None => false,
         };
+        if strict && !i.peers.is_empty() {
+            self.problem(
+                i.peers[0].1,
+                "unicast peers are not allowed with strict mode (keepalived rejects this instance)",
+            );
+        }
 
         // Version: explicit, else IPv6 forces 3, else the global default.
         let version = match &i.version {
             Some((v, loc)) => {
                 if *v == 2 && family_v6 && strict {
-                    self.note(*loc, "version", "VRRPv2 cannot carry IPv6: keepalived (strict) uses 3");
-                    e.set("version", "3".into(), *loc, Some("keepalived forces v3 for IPv6".into()));
+                    self.note(
+                        *loc,
+                        "version",
+                        "VRRPv2 cannot carry IPv6: keepalived (strict) uses 3",
+                    );
+                    e.set(
+                        "version",
+                        "3".into(),
+                        *loc,
+                        Some("keepalived forces v3 for IPv6".into()),
+                    );
                     3
                 } else {
                     e.set("version", v.to_string(), *loc, None);
@@ -867,7 +1022,12 @@ impl Conv {
             }
             None if family_v6 => {
                 if self.global.vrrp_version != 3 {
-                    e.set("version", "3".into(), i.loc, Some("keepalived uses v3 for IPv6".into()));
+                    e.set(
+                        "version",
+                        "3".into(),
+                        i.loc,
+                        Some("keepalived uses v3 for IPv6".into()),
+                    );
                 }
                 3
             }
@@ -897,10 +1057,18 @@ impl Conv {
         let mut nopreempt = i.nopreempt.as_ref().is_some_and(|(n, _)| *n);
         if let Some((true, loc)) = &i.nopreempt {
             if priority == 255 {
-                self.note(*loc, "nopreempt", "ignored with priority 255, as keepalived does");
+                self.note(
+                    *loc,
+                    "nopreempt",
+                    "ignored with priority 255, as keepalived does",
+                );
                 nopreempt = false;
             } else if master {
-                self.note(*loc, "nopreempt", "ignored with state MASTER, as keepalived does");
+                self.note(
+                    *loc,
+                    "nopreempt",
+                    "ignored with state MASTER, as keepalived does",
+                );
                 nopreempt = false;
             } else {
                 e.set("preempt", "false".into(), *loc, None);
@@ -917,37 +1085,37 @@ impl Conv {
                 None
             };
             match why {
-                Some(w) if !d.is_zero() => {
-                    self.note(*loc, "preempt_delay", format!("ignored with {w}, as keepalived does"))
-                }
+                Some(w) if !d.is_zero() => self.note(
+                    *loc,
+                    "preempt_delay",
+                    format!("ignored with {w}, as keepalived does"),
+                ),
                 _ => e.set("preempt_delay", qd(*d), *loc, None),
             }
         }
 
-        let accept = match &i.accept {
+        match &i.accept {
             Some((a, loc)) => {
                 if *a && strict && version == 2 && priority != 255 {
-                    self.note(*loc, "accept", "VRRPv2 in strict mode: keepalived turns accept off");
+                    self.note(
+                        *loc,
+                        "accept",
+                        "VRRPv2 in strict mode: keepalived turns accept off",
+                    );
                     e.set("accept", "false".into(), *loc, None);
                 } else {
                     e.set("accept", a.to_string(), *loc, None);
                 }
-                *a
             }
-            None => {
-                let a = priority == 255 || !strict;
-                if a {
-                    e.set(
-                        "accept",
-                        "true".into(),
-                        i.loc,
-                        Some("keepalived's default without vrrp_strict; Vigil's is false".into()),
-                    );
-                }
-                a
-            }
-        };
-        let _ = accept;
+            // keepalived accepts unless strict (or always, for the owner).
+            None if priority == 255 || !strict => e.set(
+                "accept",
+                "true".into(),
+                i.loc,
+                Some("keepalived's default without vrrp_strict; Vigil's is false".into()),
+            ),
+            None => {}
+        }
 
         if let Some(aloc) = i.auth_loc {
             self.emit_auth(&mut e, i, aloc, version, strict);
@@ -963,7 +1131,15 @@ impl Conv {
             e.set("use_vmac", v, *loc, None);
         }
         if let Some(loc) = i.vmac_xmit_base {
-            e.set("vmac_xmit_base", "true".into(), loc, None);
+            if i.use_vmac.is_some() {
+                e.set("vmac_xmit_base", "true".into(), loc, None);
+            } else {
+                self.note(
+                    loc,
+                    "vmac_xmit_base",
+                    "ignored without use_vmac, as keepalived does",
+                );
+            }
         }
         let skip = i.skip_check_adv_addr.or(self.global.skip_check_adv_addr);
         if let Some((true, loc)) = skip {
@@ -982,7 +1158,12 @@ impl Conv {
             }
             None if strict => {
                 let loc = i.strict.unwrap_or(i.loc);
-                e.set("lower_prio_no_advert", "true".into(), loc, Some("strict mode".into()));
+                e.set(
+                    "lower_prio_no_advert",
+                    "true".into(),
+                    loc,
+                    Some("strict mode".into()),
+                );
             }
             None => {}
         }
@@ -992,7 +1173,11 @@ impl Conv {
 
         o.line("", None);
         o.line(
-            &format!("# vrrp_instance {} at {}", comment_safe(&i.name), comment_safe(&self.at(i.loc))),
+            &format!(
+                "# vrrp_instance {} at {}",
+                comment_safe(&i.name),
+                comment_safe(&self.at(i.loc))
+            ),
             None,
         );
         o.line("[[instance]]", Some(i.loc));
@@ -1029,7 +1214,8 @@ impl Conv {
         let Some((first, loc)) = i.peer_min_ttl.first().copied() else {
             return;
         };
-        if i.peer_min_ttl.len() == i.peers.len() && i.peer_min_ttl.iter().all(|(t, _)| *t == first) {
+        if i.peer_min_ttl.len() == i.peers.len() && i.peer_min_ttl.iter().all(|(t, _)| *t == first)
+        {
             e.set("unicast_min_ttl", first.to_string(), loc, None);
         } else {
             for (_, l) in &i.peer_min_ttl {
@@ -1054,12 +1240,18 @@ impl Conv {
             None
         };
         if let Some(why) = drop_because {
-            self.note(aloc, "authentication", format!("dropped: {why}; keepalived ignores it too"));
+            self.note(
+                aloc,
+                "authentication",
+                format!("dropped: {why}; keepalived ignores it too"),
+            );
             return;
         }
         match (kind, &i.auth_type) {
-            (Some("PASS"), Some((_, tloc))) => {
-                let Some((pass, ploc)) = &i.auth_pass else { return };
+            (Some("PASS"), Some(_)) => {
+                let Some((pass, ploc)) = &i.auth_pass else {
+                    return;
+                };
                 let mut p = pass.clone();
                 if p.len() > 8 {
                     let mut cut = 8;
@@ -1073,7 +1265,6 @@ impl Conv {
                         format!("longer than 8 bytes: keepalived uses only the first 8, written as {p:?}"),
                     );
                 }
-                let _ = tloc;
                 let v = format!("{{ type = \"pass\", password = {} }}", q(&p));
                 e.set("authentication", v, *ploc, None);
             }
@@ -1095,7 +1286,11 @@ const STRICT_NOTE: &str = "not yet supported as a mode; its effects on accept, \
 /// keepalived's rounding of an advert interval the version cannot carry.
 fn adjust_interval(d: Duration, version: u8) -> Duration {
     let ns = as_nanos(d);
-    let unit: u64 = if version == 2 { 1_000_000_000 } else { 10_000_000 };
+    let unit: u64 = if version == 2 {
+        1_000_000_000
+    } else {
+        10_000_000
+    };
     let max: u64 = if version == 2 { 255 } else { 4095 };
     let mut units = (ns + unit / 2) / unit;
     units = units.clamp(1, max);

@@ -146,7 +146,10 @@ pub enum ImportError {
 }
 
 fn display_lines(p: &[Problem]) -> String {
-    p.iter().map(Problem::to_string).collect::<Vec<_>>().join("\n")
+    p.iter()
+        .map(Problem::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Convert the keepalived configuration at `path` (and its includes).
@@ -155,7 +158,10 @@ pub fn convert(path: impl AsRef<Path>) -> Result<Conversion, ImportError> {
 }
 
 /// [`convert`] with options.
-pub fn convert_with(path: impl AsRef<Path>, opts: &ImportOptions) -> Result<Conversion, ImportError> {
+pub fn convert_with(
+    path: impl AsRef<Path>,
+    opts: &ImportOptions,
+) -> Result<Conversion, ImportError> {
     let mut r = reader::Reader::new(opts);
     r.read_top(path.as_ref())?;
     convert::run(r)

@@ -50,8 +50,12 @@ enum Piece {
 const MAX_INCLUDE_DEPTH: usize = 32;
 /// Blocks nested deeper than this are refused rather than recursed into.
 const MAX_BLOCK_DEPTH: usize = 64;
-/// Substitution passes per line: `$A=$A` must not spin forever.
+/// Substitution passes per line, and nesting of multi-line definitions:
+/// `$A=$A` must not spin forever.
 const MAX_SUBSTITUTIONS: usize = 16;
+/// Lines processed in all, counting includes and expansions: definitions
+/// that use each other several times would otherwise grow exponentially.
+const MAX_LINES: usize = 200_000;
 
 pub(crate) struct Reader<'o> {
     opts: &'o ImportOptions,
@@ -63,7 +67,15 @@ pub(crate) struct Reader<'o> {
     defs: HashMap<String, String>,
     /// Canonical paths of the files being read, for loop detection.
     stack: Vec<PathBuf>,
-    in_multiline_def: bool,
+    /// Multi-line definitions: their lines, expanded where `$NAME` stands
+    /// alone on a line.
+    multi: HashMap<String, Vec<String>>,
+    /// The multi-line definition whose body is being read.
+    collecting: Option<String>,
+    /// Nesting of multi-line expansions.
+    expanding: usize,
+    /// Lines processed so far (see [`MAX_LINES`]).
+    lines: usize,
 }
 
 impl<'o> Reader<'o> {
@@ -76,7 +88,10 @@ impl<'o> Reader<'o> {
             unsupported: Vec::new(),
             defs: HashMap::new(),
             stack: Vec::new(),
-            in_multiline_def: false,
+            multi: HashMap::new(),
+            collecting: None,
+            expanding: 0,
+            lines: 0,
         }
     }
 
@@ -128,10 +143,32 @@ impl<'o> Reader<'o> {
     }
 
     fn line(&mut self, loc: Loc, raw: &str) {
+        self.lines += 1;
+        if self.lines > MAX_LINES {
+            if self.lines == MAX_LINES + 1 {
+                self.problem(
+                    loc,
+                    format!("more than {MAX_LINES} lines after includes and definitions"),
+                );
+            }
+            return;
+        }
         let (mut buf, cont) = decomment(raw);
-        if self.in_multiline_def {
-            // The continuation of a definition we do not expand.
-            self.in_multiline_def = cont;
+        if let Some(name) = self.collecting.clone() {
+            // The body of a multi-line definition. As in keepalived, a blank
+            // line or a line without a final `\` ends it; a comment-only
+            // line does not.
+            if raw.trim().is_empty() {
+                self.collecting = None;
+            } else if !buf.is_empty() {
+                let body = buf.trim_end_matches('\\').trim_end_matches([' ', '\t']);
+                if !body.is_empty() {
+                    self.multi.entry(name).or_default().push(body.to_string());
+                }
+                if !cont {
+                    self.collecting = None;
+                }
+            }
             return;
         }
         if buf.is_empty() {
@@ -162,16 +199,34 @@ impl<'o> Reader<'o> {
                 buf = body.trim_start().to_string();
             }
             if let Some((name, value)) = definition(&buf) {
-                if value.ends_with('\\') {
-                    self.unsupported(
-                        loc,
-                        &format!("${name}"),
-                        "multi-line definitions are not supported; uses of it stay unexpanded",
-                    );
-                    self.in_multiline_def = true;
+                if let Some(first) = value.strip_suffix('\\') {
+                    let first = first.trim_end_matches([' ', '\t']);
+                    self.defs.remove(&name);
+                    let body = self.multi.entry(name.clone()).or_default();
+                    body.clear();
+                    if !first.is_empty() {
+                        body.push(first.to_string());
+                    }
+                    self.collecting = Some(name);
                 } else {
+                    self.multi.remove(&name);
                     self.defs.insert(name, value);
                 }
+                return;
+            }
+            if let Some(body) = self.multi_use(&buf) {
+                if self.expanding >= MAX_SUBSTITUTIONS {
+                    self.problem(
+                        loc,
+                        "multi-line definitions expand into themselves without end",
+                    );
+                    return;
+                }
+                self.expanding += 1;
+                for l in body {
+                    self.line(loc, &l);
+                }
+                self.expanding -= 1;
                 return;
             }
             if buf.starts_with("~SEQ") || buf.starts_with("~LST") {
@@ -185,8 +240,8 @@ impl<'o> Reader<'o> {
             if !buf.contains('$') {
                 break;
             }
-            let dir = self.dir_of(loc.file);
-            let (out, changed, undefined) = substitute(&buf, &self.defs, &dir);
+            let pwd = self.pwd_of(loc.file);
+            let (out, changed, undefined) = substitute(&buf, &self.defs, &pwd);
             if !changed {
                 for name in undefined {
                     self.unsupported(
@@ -214,11 +269,32 @@ impl<'o> Reader<'o> {
         self.split(loc, &buf);
     }
 
+    /// The body of a multi-line definition used alone on the line.
+    fn multi_use(&self, buf: &str) -> Option<Vec<String>> {
+        let name = buf.strip_prefix('$')?;
+        let name = name
+            .strip_prefix('{')
+            .and_then(|n| n.strip_suffix('}'))
+            .unwrap_or(name);
+        self.multi.get(name).cloned()
+    }
+
     fn dir_of(&self, file: usize) -> PathBuf {
         self.files
             .get(file)
             .and_then(|f| f.parent())
             .map_or_else(PathBuf::new, Path::to_path_buf)
+    }
+
+    /// keepalived's `${_PWD}`: the absolute directory of the current file.
+    fn pwd_of(&self, file: usize) -> PathBuf {
+        let dir = self.dir_of(file);
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        std::fs::canonicalize(&dir).unwrap_or(dir)
     }
 
     fn include(&mut self, loc: Loc, pattern: &str) {
@@ -237,7 +313,6 @@ impl<'o> Reader<'o> {
                 format!("{}/{pattern}", dir.display())
             }
         };
-        let mut any = false;
         for alt in glob::expand_braces(&full) {
             let found = glob::glob(&alt);
             if found.is_empty() {
@@ -248,11 +323,9 @@ impl<'o> Reader<'o> {
                 }
             }
             for path in found {
-                any = true;
                 self.include_file(loc, &path);
             }
         }
-        let _ = any;
     }
 
     fn include_file(&mut self, loc: Loc, path: &Path) {
@@ -264,14 +337,20 @@ impl<'o> Reader<'o> {
         if self.stack.contains(&canonical) {
             self.problem(
                 loc,
-                format!("include {}: include loop (the file is already being read)", path.display()),
+                format!(
+                    "include {}: include loop (the file is already being read)",
+                    path.display()
+                ),
             );
             return;
         }
         if self.stack.len() >= MAX_INCLUDE_DEPTH {
             self.problem(
                 loc,
-                format!("include {}: includes nested deeper than {MAX_INCLUDE_DEPTH}", path.display()),
+                format!(
+                    "include {}: includes nested deeper than {MAX_INCLUDE_DEPTH}",
+                    path.display()
+                ),
             );
             return;
         }
@@ -444,7 +523,10 @@ fn definition(buf: &str) -> Option<(String, String)> {
         .unwrap_or(rest.len());
     let (name, after) = rest.split_at(name_len);
     let value = after.trim_start_matches([' ', '\t']).strip_prefix('=')?;
-    Some((name.to_string(), value.trim_start_matches([' ', '\t']).to_string()))
+    Some((
+        name.to_string(),
+        value.trim_start_matches([' ', '\t']).to_string(),
+    ))
 }
 
 /// Replace `$NAME` and `${NAME}`. Returns the new text, whether anything was
@@ -575,7 +657,7 @@ mod tests {
         assert_eq!(decomment("a!b").0, "a");
         assert_eq!(decomment("x \"a # b\" # c").0, "x \"a # b\"");
         assert_eq!(decomment("pass\\#word").0, "pass#word");
-        assert_eq!(decomment("a \\").1, true);
+        assert!(decomment("a \\").1);
         assert_eq!(decomment("\t\t").0, "");
     }
 
@@ -600,7 +682,8 @@ mod tests {
         assert_eq!(definition("$1=x"), None);
         assert_eq!(definition("interface $IF"), None);
         let defs: HashMap<String, String> = [("IF".to_string(), "eth0".to_string())].into();
-        let (out, changed, undef) = substitute("interface $IF ${IF} $NOPE x$", &defs, Path::new("/d"));
+        let (out, changed, undef) =
+            substitute("interface $IF ${IF} $NOPE x$", &defs, Path::new("/d"));
         assert_eq!(out, "interface eth0 eth0 $NOPE x$");
         assert!(changed);
         assert_eq!(undef, ["NOPE"]);

@@ -72,20 +72,41 @@ pub async fn run(nl: Netlink, mut rx: mpsc::UnboundedReceiver<Effect>) {
     let mut dev_index: HashMap<String, u32> = HashMap::new();
     while let Some(effect) = rx.recv().await {
         match effect {
-            Effect::AddAddresses { instance, ifindex, vips } => {
+            Effect::AddAddresses {
+                instance,
+                ifindex,
+                vips,
+            } => {
                 for v in &vips {
                     let idx = resolve_dev(&nl, &mut dev_index, v, ifindex).await;
-                    match nl.add_address(idx, v.addr, v.prefix_len, v.label.as_deref(), v.no_dad).await {
+                    match nl
+                        .add_address(
+                            idx,
+                            v.addr,
+                            v.prefix_len,
+                            v.label.as_deref(),
+                            v.no_dad,
+                            v.scope,
+                        )
+                        .await
+                    {
                         Ok(()) => info!(%instance, vip = %v.addr, "virtual address added"),
                         Err(e) => warn!(%instance, "cannot add {}: {e}", v.addr),
                     }
                 }
             }
-            Effect::RemoveAddresses { instance, ifindex, vips, quiet } => {
+            Effect::RemoveAddresses {
+                instance,
+                ifindex,
+                vips,
+                quiet,
+            } => {
                 for v in &vips {
                     let idx = resolve_dev(&nl, &mut dev_index, v, ifindex).await;
                     match nl.del_address(idx, v.addr, v.prefix_len).await {
-                        Ok(()) if !quiet => info!(%instance, vip = %v.addr, "virtual address removed"),
+                        Ok(()) if !quiet => {
+                            info!(%instance, vip = %v.addr, "virtual address removed")
+                        }
                         Ok(()) => {}
                         Err(e) => warn!(%instance, "cannot remove {}: {e}", v.addr),
                     }
@@ -122,7 +143,11 @@ pub async fn run(nl: Netlink, mut rx: mpsc::UnboundedReceiver<Effect>) {
                             if let Err(e) = a.announce(*addr) {
                                 warn!(%iface, "announcing {addr}: {e}");
                             }
-                            let gap = if addr.is_ipv4() { garp_interval } else { gna_interval };
+                            let gap = if addr.is_ipv4() {
+                                garp_interval
+                            } else {
+                                gna_interval
+                            };
                             if !gap.is_zero() && round + 1 < repeat {
                                 tokio::time::sleep(gap).await;
                             }
@@ -130,7 +155,10 @@ pub async fn run(nl: Netlink, mut rx: mpsc::UnboundedReceiver<Effect>) {
                     }
                 });
             }
-            Effect::Transition { instance, transition } => {
+            Effect::Transition {
+                instance,
+                transition,
+            } => {
                 // Notifiers (scripts, WebAssembly plugins) hook in here.
                 tracing::debug!(%instance, ?transition, "transition recorded");
             }
@@ -154,7 +182,10 @@ async fn resolve_dev(nl: &Netlink, cache: &mut HashMap<String, u32>, v: &Vip, de
             l.index
         }
         Err(e) => {
-            warn!("virtual address {}: {e}; using the instance's interface", v.addr);
+            warn!(
+                "virtual address {}: {e}; using the instance's interface",
+                v.addr
+            );
             default
         }
     }

@@ -152,7 +152,10 @@ pub fn spawn(
                     Err(e) => warn!("cannot make the VRRP thread real-time: {e}"),
                 }
             }
-            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(rt) => rt,
                 Err(e) => {
                     let _ = ready_tx.send(Err(e.into()));
@@ -279,8 +282,13 @@ impl Engine {
             return Ok(());
         }
         let sock = Arc::new(
-            VrrpSocket::open(family, &p.iface, p.ifindex, p.engine.unicast_peers.is_empty())
-                .map_err(|e| anyhow::anyhow!("VRRP socket on {} ({family:?}): {e}", p.iface))?,
+            VrrpSocket::open(
+                family,
+                &p.iface,
+                p.ifindex,
+                p.engine.unicast_peers.is_empty(),
+            )
+            .map_err(|e| anyhow::anyhow!("VRRP socket on {} ({family:?}): {e}", p.iface))?,
         );
         self.sockets.insert(key, sock.clone());
         let tx = self.rx_tx.clone();
@@ -441,15 +449,29 @@ impl Engine {
                     advert_interval_ms: u32::from(cfg.advert_interval.centis()) * 10,
                     source: cfg.primary_address,
                     master: i.master().map(|m| m.address),
-                    virtual_addresses: p.vips.iter().map(|v| format!("{}/{}", v.addr, v.prefix_len)).collect(),
+                    virtual_addresses: p
+                        .vips
+                        .iter()
+                        .map(|v| format!("{}/{}", v.addr, v.prefix_len))
+                        .collect(),
                     stats: *i.stats(),
-                    drops: i.stats().drops.iter().map(|(r, n)| (r.to_string(), n)).collect(),
+                    drops: i
+                        .stats()
+                        .drops
+                        .iter()
+                        .map(|(r, n)| (r.to_string(), n))
+                        .collect(),
                 })
             })
             .collect();
         Status {
             instances,
-            router_drops: self.router.drops().iter().map(|(r, n)| (r.to_string(), n)).collect(),
+            router_drops: self
+                .router
+                .drops()
+                .iter()
+                .map(|(r, n)| (r.to_string(), n))
+                .collect(),
             send_errors: self.send_errors,
             uptime_s: self.started.elapsed().as_secs_f64(),
         }

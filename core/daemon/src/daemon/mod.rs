@@ -51,7 +51,8 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     let effects_task = tokio::spawn(effects::run(nl.clone(), eff_rx));
     let (engine, thread) = engine::spawn(plan.clone(), eff_tx.clone(), opts.realtime)?;
 
-    let (reload_tx, mut reload_rx) = mpsc::channel::<oneshot::Sender<Result<serde_json::Value, String>>>(4);
+    let (reload_tx, mut reload_rx) =
+        mpsc::channel::<oneshot::Sender<Result<serde_json::Value, String>>>(4);
     let listener = control::bind(&socket_path)?;
     let control_task = tokio::spawn(control::serve(
         listener,
@@ -129,6 +130,8 @@ async fn reload(
         .send(Command::Reload(Box::new(plan), tx))
         .await
         .map_err(|_| anyhow::anyhow!("engine stopped"))?;
-    let summary = rx.await.map_err(|_| anyhow::anyhow!("engine failed to apply the configuration"))?;
+    let summary = rx
+        .await
+        .map_err(|_| anyhow::anyhow!("engine failed to apply the configuration"))?;
     Ok(serde_json::to_value(summary)?)
 }

@@ -23,6 +23,8 @@ pub struct Vip {
     pub label: Option<String>,
     /// Skip duplicate address detection (IPv6).
     pub no_dad: bool,
+    /// Address scope (kernel number), default global.
+    pub scope: Option<u8>,
     /// Interface the address goes on when it is not the instance's (keepalived `dev`).
     pub dev: Option<String>,
 }
@@ -129,10 +131,13 @@ async fn resolve_instance(nl: &Netlink, spec: &InstanceSpec) -> Result<InstanceP
     };
     let link = nl.link(&spec.interface).await.map_err(err)?;
     let vip_addrs: Vec<IpAddr> = spec.vips.iter().map(|v| v.addr).collect();
-    let v6 = vip_addrs.first().is_some_and(IpAddr::is_ipv6) || spec.unicast_source.is_some_and(|a| a.is_ipv6());
+    let v6 = spec.family() == vigil_vrrp::Family::V6;
     let primary = match spec.unicast_source {
         Some(a) => a,
-        None => nl.primary_address(&link, v6, &vip_addrs).await.map_err(err)?,
+        None => nl
+            .primary_address(&link, v6, &vip_addrs)
+            .await
+            .map_err(err)?,
     };
     let engine = spec.engine_config(primary);
     engine.validate().map_err(|e| PlanError::Invalid {
@@ -175,6 +180,7 @@ async fn resolve_instance(nl: &Netlink, spec: &InstanceSpec) -> Result<InstanceP
                 prefix_len: v.prefix_len,
                 label: v.label.clone(),
                 no_dad: v.no_dad,
+                scope: v.scope.map(|s| s.number()),
                 dev: v.dev.clone().or_else(|| spec.use_vmac.clone()),
             })
             .collect(),
@@ -211,7 +217,10 @@ pub async fn ensure_vmacs(nl: &Netlink, cfg: &Config) -> Result<Vec<String>, Pla
             (format!("ipv4/conf/{}/arp_ignore", spec.interface), "1"),
             (format!("ipv4/conf/{}/arp_filter", spec.interface), "1"),
             (format!("ipv6/conf/{name}/addr_gen_mode"), "1"),
-            (format!("ipv6/conf/{name}/disable_ipv6"), if v6 { "0" } else { "1" }),
+            (
+                format!("ipv6/conf/{name}/disable_ipv6"),
+                if v6 { "0" } else { "1" },
+            ),
         ] {
             let path = format!("/proc/sys/net/{path}");
             if let Err(e) = std::fs::write(&path, value) {

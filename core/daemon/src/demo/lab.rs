@@ -20,7 +20,11 @@ struct Node {
 }
 
 enum Kind {
-    Vigil { conf: PathBuf, socket: PathBuf, proc: Option<Process> },
+    Vigil {
+        conf: PathBuf,
+        socket: PathBuf,
+        proc: Option<Process>,
+    },
     Keepalived(Option<Keepalived>),
 }
 
@@ -29,7 +33,11 @@ fn mdi(version: u8, advert: Duration, prio: u8) -> Duration {
 }
 
 fn skew(version: u8, advert: Duration, prio: u8) -> Duration {
-    let base = if version == 2 { Duration::from_secs(1) } else { advert };
+    let base = if version == 2 {
+        Duration::from_secs(1)
+    } else {
+        advert
+    };
     base * (256 - u32::from(prio)) / 256
 }
 
@@ -60,7 +68,9 @@ pub fn run(args: &DemoArgs) -> Result<bool> {
     Lab::cleanup_on_signal()?;
     let clock = Clock(Instant::now());
     println!("Vigil demo — a real cluster in private network namespaces");
-    println!("(a bridge and hosts made for this run; nothing touches this machine's own network)\n");
+    println!(
+        "(a bridge and hosts made for this run; nothing touches this machine's own network)\n"
+    );
     let lab = Lab::new("demo")?;
     lab.add_switch()?;
     let hosts = lab.add_hosts(if with_keepalived { 4 } else { 3 })?;
@@ -75,7 +85,11 @@ pub fn run(args: &DemoArgs) -> Result<bool> {
                 nodes.push(Node {
                     host: h.clone(),
                     prio: p,
-                    kind: Kind::Vigil { conf, socket, proc: None },
+                    kind: Kind::Vigil {
+                        conf,
+                        socket,
+                        proc: None,
+                    },
                 });
             }
             (2, Some(p)) if with_keepalived => nodes.push(Node {
@@ -111,7 +125,11 @@ pub fn run(args: &DemoArgs) -> Result<bool> {
     if !with_keepalived {
         println!("    (keepalived is not installed: `apt-get install keepalived` adds it as a third peer)");
     }
-    println!("    {}  {:<13} client", client.name(), client.ipv4().map(|a| a.to_string()).unwrap_or_default());
+    println!(
+        "    {}  {:<13} client",
+        client.name(),
+        client.ipv4().map(|a| a.to_string()).unwrap_or_default()
+    );
     println!();
 
     // Start everyone.
@@ -119,7 +137,10 @@ pub fn run(args: &DemoArgs) -> Result<bool> {
     for n in &mut nodes {
         start(n, &exe, args)?;
     }
-    println!("{} started every daemon; waiting for the election", clock.stamp());
+    println!(
+        "{} started every daemon; waiting for the election",
+        clock.stamp()
+    );
     let settle = mdi(args.vrrp_version, advert, 50) * 3 + Duration::from_secs(3);
     let first = wait_single_holder(&nodes, vip, settle)?;
     println!(
@@ -148,7 +169,11 @@ pub fn run(args: &DemoArgs) -> Result<bool> {
         nodes[second].host.name(),
         ms(took),
         took.as_secs_f64() / bound.as_secs_f64(),
-        if args.kill == Kill::Crash { "Master_Down_Interval" } else { "Skew_Time" },
+        if args.kill == Kill::Crash {
+            "Master_Down_Interval"
+        } else {
+            "Skew_Time"
+        },
         ms(bound)
     );
     if args.kill == Kill::Crash {
@@ -159,7 +184,11 @@ pub fn run(args: &DemoArgs) -> Result<bool> {
     show_client(&client, vip, &hosts)?;
 
     // Bring the old master back: it preempts.
-    println!("\n{} restarting {}", clock.stamp(), nodes[first].host.name());
+    println!(
+        "\n{} restarting {}",
+        clock.stamp(),
+        nodes[first].host.name()
+    );
     let restarted = Instant::now();
     start(&mut nodes[first], &exe, args)?;
     let back = wait_holder(&nodes, vip, first, settle)?;
@@ -202,7 +231,10 @@ pub fn run(args: &DemoArgs) -> Result<bool> {
     }
     let ns = lab.namespaces().len();
     lab.cleanup()?;
-    println!("\n{} cleaned up: {ns} namespaces and every process removed", clock.stamp());
+    println!(
+        "\n{} cleaned up: {ns} namespaces and every process removed",
+        clock.stamp()
+    );
     Ok(holders.len() == 1)
 }
 
@@ -239,7 +271,11 @@ fn start(n: &mut Node, exe: &Path, args: &DemoArgs) -> Result<()> {
         }
         Kind::Keepalived(k) => {
             let mut cfg = KeepalivedConfig::new(VRID, n.prio, (VIP.parse()?, 24));
-            cfg.version = if args.vrrp_version == 2 { VrrpVersion::V2 } else { VrrpVersion::V3 };
+            cfg.version = if args.vrrp_version == 2 {
+                VrrpVersion::V2
+            } else {
+                VrrpVersion::V3
+            };
             cfg.advert = Duration::from_millis(u64::from(args.advert_ms));
             *k = Some(Keepalived::start(&n.host, &cfg)?);
         }
@@ -318,7 +354,12 @@ fn wait_single_holder(nodes: &[Node], vip: IpAddr, timeout: Duration) -> Result<
     }
 }
 
-fn wait_holder_other_than(nodes: &[Node], vip: IpAddr, not: usize, timeout: Duration) -> Result<usize> {
+fn wait_holder_other_than(
+    nodes: &[Node],
+    vip: IpAddr,
+    not: usize,
+    timeout: Duration,
+) -> Result<usize> {
     let deadline = Instant::now() + timeout;
     loop {
         for (i, n) in nodes.iter().enumerate() {
@@ -339,7 +380,10 @@ fn wait_holder(nodes: &[Node], vip: IpAddr, want: usize, timeout: Duration) -> R
             return Ok(want);
         }
         if Instant::now() > deadline {
-            bail!("{} did not take {VIP} back within {timeout:?}", nodes[want].host.name());
+            bail!(
+                "{} did not take {VIP} back within {timeout:?}",
+                nodes[want].host.name()
+            );
         }
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -347,7 +391,12 @@ fn wait_holder(nodes: &[Node], vip: IpAddr, want: usize, timeout: Duration) -> R
 
 fn print_status(exe: &Path, nodes: &[Node]) -> Result<()> {
     for n in nodes {
-        if let Kind::Vigil { socket, proc: Some(_), .. } = &n.kind {
+        if let Kind::Vigil {
+            socket,
+            proc: Some(_),
+            ..
+        } = &n.kind
+        {
             let out = std::process::Command::new(exe)
                 .args(["status", "--socket"])
                 .arg(socket)
@@ -364,7 +413,12 @@ fn print_status(exe: &Path, nodes: &[Node]) -> Result<()> {
 fn show_client(client: &Host, vip: IpAddr, hosts: &[Host]) -> Result<()> {
     let ping = client.exec("ping", ["-c", "1", "-W", "1", &vip.to_string()])?;
     let neigh = client.run("ip", ["neigh", "show", &vip.to_string(), "dev", "eth0"])?;
-    let mac = neigh.split_whitespace().skip_while(|w| *w != "lladdr").nth(1).unwrap_or("?").to_string();
+    let mac = neigh
+        .split_whitespace()
+        .skip_while(|w| *w != "lladdr")
+        .nth(1)
+        .unwrap_or("?")
+        .to_string();
     let owner = hosts
         .iter()
         .find(|h| {
@@ -376,7 +430,11 @@ fn show_client(client: &Host, vip: IpAddr, hosts: &[Host]) -> Result<()> {
     println!(
         "           client {}: ping {VIP} {} — its ARP entry {mac} is {owner}'s MAC",
         client.name(),
-        if ping.status.success() { "answered" } else { "NOT answered" },
+        if ping.status.success() {
+            "answered"
+        } else {
+            "NOT answered"
+        },
     );
     Ok(())
 }
@@ -391,7 +449,11 @@ fn show_keepalived(nodes: &[Node]) {
                 .filter_map(|l| l.split(&tag).nth(1))
                 .filter(|l| l.starts_with("Entering"))
                 .collect();
-            println!("\n  keepalived on {} says: {}", n.host.name(), states.join(" / "));
+            println!(
+                "\n  keepalived on {} says: {}",
+                n.host.name(),
+                states.join(" / ")
+            );
         }
     }
 }

@@ -25,9 +25,19 @@ pub struct Announcer {
 impl Announcer {
     /// Prepare sockets for `ifname`, announcing `mac` (the interface's own,
     /// or the VMAC) as the owner of the addresses.
-    pub fn open(ifname: &str, ifindex: u32, mac: [u8; 6], v4: bool, v6: bool) -> io::Result<Announcer> {
+    pub fn open(
+        ifname: &str,
+        ifindex: u32,
+        mac: [u8; 6],
+        v4: bool,
+        v6: bool,
+    ) -> io::Result<Announcer> {
         let arp = if v4 {
-            let s = Socket::new(Domain::PACKET, Type::RAW, Some(Protocol::from(i32::from(ETH_P_ARP.to_be()))))?;
+            let s = Socket::new(
+                Domain::PACKET,
+                Type::RAW,
+                Some(Protocol::from(i32::from(ETH_P_ARP.to_be()))),
+            )?;
             s.set_nonblocking(true)?;
             Some(s)
         } else {
@@ -45,7 +55,12 @@ impl Announcer {
         } else {
             None
         };
-        Ok(Announcer { ifindex, mac, arp, nd })
+        Ok(Announcer {
+            ifindex,
+            mac,
+            arp,
+            nd,
+        })
     }
 
     /// Announce one address once.
@@ -67,7 +82,10 @@ impl Announcer {
 
     fn unsolicited_na(&self, target: Ipv6Addr) -> io::Result<()> {
         let Some(s) = &self.nd else {
-            return Err(io::Error::new(io::ErrorKind::Unsupported, "no ICMPv6 socket"));
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "no ICMPv6 socket",
+            ));
         };
         let msg = na_message(self.mac, target);
         let to = SocketAddrV6::new(ALL_NODES, 0, 0, self.ifindex);
@@ -122,7 +140,10 @@ mod tests {
 
     #[test]
     fn na_layout() {
-        let m = na_message([2, 0, 0, 0, 0, 1], "2001:db8::100".parse().unwrap_or(Ipv6Addr::UNSPECIFIED));
+        let m = na_message(
+            [2, 0, 0, 0, 0, 1],
+            "2001:db8::100".parse().unwrap_or(Ipv6Addr::UNSPECIFIED),
+        );
         assert_eq!(m.len(), 32);
         assert_eq!(m[0], 136);
         assert_eq!(m[4], 0xa0);

@@ -4,7 +4,9 @@
 use std::net::IpAddr;
 
 use futures::TryStreamExt;
-use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressHeaderFlags, AddressScope};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressScope,
+};
 use netlink_packet_route::link::{LinkAttribute, MacVlanMode};
 use rtnetlink::{Handle, LinkMacVlan};
 
@@ -68,7 +70,12 @@ impl Netlink {
 
     /// Look an interface up by name.
     pub async fn link(&self, name: &str) -> Result<Link, NetlinkError> {
-        let mut links = self.handle.link().get().match_name(name.to_string()).execute();
+        let mut links = self
+            .handle
+            .link()
+            .get()
+            .match_name(name.to_string())
+            .execute();
         let msg = match links.try_next().await {
             Ok(Some(m)) => m,
             Ok(None) => return Err(NetlinkError::NoInterface(name.to_string())),
@@ -95,8 +102,17 @@ impl Netlink {
     /// All addresses on an interface, with their prefix lengths.
     pub async fn addresses(&self, index: u32) -> Result<Vec<(IpAddr, u8, bool)>, NetlinkError> {
         let mut out = Vec::new();
-        let mut s = self.handle.address().get().set_link_index_filter(index).execute();
-        while let Some(m) = s.try_next().await.map_err(req(format!("get addresses of ifindex {index}")))? {
+        let mut s = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .execute();
+        while let Some(m) = s
+            .try_next()
+            .await
+            .map_err(req(format!("get addresses of ifindex {index}")))?
+        {
             let secondary = m.header.flags.contains(AddressHeaderFlags::Secondary);
             for a in &m.attributes {
                 if let AddressAttribute::Address(ip) = a {
@@ -110,7 +126,12 @@ impl Netlink {
     /// The source address VRRP uses on `link`: its primary IPv4 address, or
     /// its IPv6 link-local address (RFC 9568 §5.1.1.1, §5.1.2.1), never one
     /// of `exclude` (our own virtual addresses).
-    pub async fn primary_address(&self, link: &Link, v6: bool, exclude: &[IpAddr]) -> Result<IpAddr, NetlinkError> {
+    pub async fn primary_address(
+        &self,
+        link: &Link,
+        v6: bool,
+        exclude: &[IpAddr],
+    ) -> Result<IpAddr, NetlinkError> {
         let addrs = self.addresses(link.index).await?;
         let found = addrs.iter().find(|(ip, _, secondary)| {
             !exclude.contains(ip)
@@ -121,7 +142,11 @@ impl Netlink {
         });
         found.map(|(ip, _, _)| *ip).ok_or(NetlinkError::NoAddress {
             iface: link.name.clone(),
-            what: if v6 { "IPv6 link-local" } else { "primary IPv4" },
+            what: if v6 {
+                "IPv6 link-local"
+            } else {
+                "primary IPv4"
+            },
         })
     }
 
@@ -133,6 +158,7 @@ impl Netlink {
         prefix_len: u8,
         label: Option<&str>,
         no_dad: bool,
+        scope: Option<u8>,
     ) -> Result<(), NetlinkError> {
         let mut r = self.handle.address().add(index, addr, prefix_len).replace();
         let m = r.message_mut();
@@ -141,14 +167,22 @@ impl Netlink {
         }
         if no_dad && addr.is_ipv6() {
             m.header.flags |= AddressHeaderFlags::Nodad;
-            m.attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
+            m.attributes
+                .push(AddressAttribute::Flags(AddressFlags::Nodad));
         }
-        m.header.scope = AddressScope::Universe;
-        r.execute().await.map_err(req(format!("add {addr}/{prefix_len} on ifindex {index}")))
+        m.header.scope = scope.map_or(AddressScope::Universe, AddressScope::from);
+        r.execute()
+            .await
+            .map_err(req(format!("add {addr}/{prefix_len} on ifindex {index}")))
     }
 
     /// Remove an address; a missing one is not an error.
-    pub async fn del_address(&self, index: u32, addr: IpAddr, prefix_len: u8) -> Result<(), NetlinkError> {
+    pub async fn del_address(
+        &self,
+        index: u32,
+        addr: IpAddr,
+        prefix_len: u8,
+    ) -> Result<(), NetlinkError> {
         let mut s = self
             .handle
             .address()
@@ -156,14 +190,22 @@ impl Netlink {
             .set_link_index_filter(index)
             .set_address_filter(addr)
             .execute();
-        while let Some(m) = s.try_next().await.map_err(req(format!("find {addr} on ifindex {index}")))? {
+        while let Some(m) = s
+            .try_next()
+            .await
+            .map_err(req(format!("find {addr} on ifindex {index}")))?
+        {
             if m.header.prefix_len != prefix_len {
                 continue;
             }
             match self.handle.address().del(m).execute().await {
                 Ok(()) => {}
                 Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::EADDRNOTAVAIL => {}
-                Err(e) => return Err(req(format!("delete {addr}/{prefix_len} on ifindex {index}"))(e)),
+                Err(e) => {
+                    return Err(req(format!(
+                        "delete {addr}/{prefix_len} on ifindex {index}"
+                    ))(e))
+                }
             }
         }
         Ok(())
@@ -172,7 +214,12 @@ impl Netlink {
     /// Create (or find) the macvlan `name` on `parent` with the virtual MAC,
     /// up, in private mode: frames for the virtual MAC arrive on it and
     /// adverts leave from it (keepalived's `use_vmac`).
-    pub async fn ensure_vmac(&self, name: &str, parent: u32, mac: [u8; 6]) -> Result<Link, NetlinkError> {
+    pub async fn ensure_vmac(
+        &self,
+        name: &str,
+        parent: u32,
+        mac: [u8; 6],
+    ) -> Result<Link, NetlinkError> {
         if let Ok(l) = self.link(name).await {
             return Ok(l);
         }

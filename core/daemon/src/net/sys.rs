@@ -42,7 +42,9 @@ pub fn set_realtime(priority: i32) -> std::io::Result<()> {
 
 /// Register a socket with the tokio reactor.
 #[allow(unsafe_code)]
-pub fn async_socket(s: socket2::Socket) -> std::io::Result<tokio::io::unix::AsyncFd<socket2::Socket>> {
+pub fn async_socket(
+    s: socket2::Socket,
+) -> std::io::Result<tokio::io::unix::AsyncFd<socket2::Socket>> {
     // SAFETY: a `socket2::Socket` owns its descriptor: it stays open and is the
     // same descriptor for the Socket's whole life, which the AsyncFd takes over.
     unsafe { tokio::io::unix::AsyncFd::register(s) }.map_err(std::io::Error::from)

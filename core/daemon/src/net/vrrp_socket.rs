@@ -11,7 +11,9 @@ use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd;
 
-use nix::sys::socket::{self as nixsock, sockopt, ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn6};
+use nix::sys::socket::{
+    self as nixsock, sockopt, ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn6,
+};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
 use tokio::io::unix::AsyncFd;
 use vigil_vrrp::{Family, Outgoing, RxMeta, IPPROTO_VRRP, MULTICAST_V4, MULTICAST_V6, VRRP_TTL};
@@ -43,7 +45,12 @@ fn nix_io(e: nix::errno::Errno) -> io::Error {
 
 impl VrrpSocket {
     /// Open a socket on `ifname`, joining the VRRP group when `multicast`.
-    pub fn open(family: Family, ifname: &str, ifindex: u32, multicast: bool) -> io::Result<VrrpSocket> {
+    pub fn open(
+        family: Family,
+        ifname: &str,
+        ifindex: u32,
+        multicast: bool,
+    ) -> io::Result<VrrpSocket> {
         let proto = Protocol::from(i32::from(IPPROTO_VRRP));
         let s = match family {
             Family::V4 => {
@@ -117,19 +124,37 @@ impl VrrpSocket {
             }
             (IpAddr::V6(src), IpAddr::V6(dst)) => {
                 let pktinfo = libc::in6_pktinfo {
-                    ipi6_addr: libc::in6_addr { s6_addr: src.octets() },
+                    ipi6_addr: libc::in6_addr {
+                        s6_addr: src.octets(),
+                    },
                     ipi6_ifindex: self.ifindex,
                 };
                 let hops = libc::c_int::from(ttl);
-                let scope = if is_link_scoped(&dst) { self.ifindex } else { 0 };
+                let scope = if is_link_scoped(&dst) {
+                    self.ifindex
+                } else {
+                    0
+                };
                 let to = SockaddrIn6::from(SocketAddrV6::new(dst, 0, 0, scope));
                 let iov = [IoSlice::new(vrrp)];
-                let cmsg = [ControlMessage::Ipv6PacketInfo(&pktinfo), ControlMessage::Ipv6HopLimit(&hops)];
-                nixsock::sendmsg(self.fd.get_ref().as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), Some(&to))
-                    .map_err(nix_io)?;
+                let cmsg = [
+                    ControlMessage::Ipv6PacketInfo(&pktinfo),
+                    ControlMessage::Ipv6HopLimit(&hops),
+                ];
+                nixsock::sendmsg(
+                    self.fd.get_ref().as_raw_fd(),
+                    &iov,
+                    &cmsg,
+                    MsgFlags::empty(),
+                    Some(&to),
+                )
+                .map_err(nix_io)?;
                 Ok(())
             }
-            _ => Err(io::Error::new(io::ErrorKind::InvalidInput, "address family mismatch")),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "address family mismatch",
+            )),
         }
     }
 
@@ -159,7 +184,14 @@ fn recv_v4(s: &Socket, buf: &mut [u8]) -> io::Result<Received> {
     let n = r.read(buf)?;
     let pkt = buf.get(..n).unwrap_or(&[]);
     let byte = |i: usize| pkt.get(i).copied().unwrap_or(0);
-    let addr = |i: usize| IpAddr::V4(Ipv4Addr::new(byte(i), byte(i + 1), byte(i + 2), byte(i + 3)));
+    let addr = |i: usize| {
+        IpAddr::V4(Ipv4Addr::new(
+            byte(i),
+            byte(i + 1),
+            byte(i + 2),
+            byte(i + 3),
+        ))
+    };
     let ihl = usize::from(byte(0) & 0x0f) * 4;
     let total = usize::from(u16::from_be_bytes([byte(2), byte(3)]));
     let meta = RxMeta {
@@ -168,7 +200,10 @@ fn recv_v4(s: &Socket, buf: &mut [u8]) -> io::Result<Received> {
         ttl: byte(8),
     };
     if n < 20 || byte(0) >> 4 != 4 || ihl < 20 || total < ihl || total > n {
-        return Ok(Received { meta, payload: 0..0 });
+        return Ok(Received {
+            meta,
+            payload: 0..0,
+        });
     }
     Ok(Received {
         meta,
@@ -180,13 +215,20 @@ fn recv_v6(s: &Socket, buf: &mut [u8]) -> io::Result<Received> {
     let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
     let (n, src, dst, hops) = {
         let mut iov = [IoSliceMut::new(buf)];
-        let msg = nixsock::recvmsg::<SockaddrIn6>(s.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
-            .map_err(nix_io)?;
+        let msg = nixsock::recvmsg::<SockaddrIn6>(
+            s.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::empty(),
+        )
+        .map_err(nix_io)?;
         let mut dst = Ipv6Addr::UNSPECIFIED;
         let mut hops = 0u8;
         for c in msg.cmsgs().map_err(nix_io)? {
             match c {
-                ControlMessageOwned::Ipv6PacketInfo(pi) => dst = Ipv6Addr::from(pi.ipi6_addr.s6_addr),
+                ControlMessageOwned::Ipv6PacketInfo(pi) => {
+                    dst = Ipv6Addr::from(pi.ipi6_addr.s6_addr)
+                }
                 ControlMessageOwned::Ipv6HopLimit(h) => hops = u8::try_from(h).unwrap_or(0),
                 _ => {}
             }
