@@ -141,8 +141,11 @@ fn run(config: PathBuf, socket: Option<PathBuf>, realtime: Option<i32>, log: &st
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(log))
         .context("--log")?;
+    // Colours only for a human at a terminal, never in journald or log files.
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
-use tracing::{debug, error, info, warn};
+use tracing::{debug, info, warn};
 use vigil_vrrp::{Action, Event, Family, Instance, InstanceId, Router, State, Timestamp};
 
 use super::effects::Effect;
@@ -54,7 +54,7 @@ pub enum Command {
     /// Reply with a status snapshot.
     Status(oneshot::Sender<Status>),
     /// Apply a new plan (instances equal to the running ones keep running).
-    Reload(Box<Plan>, oneshot::Sender<ReloadSummary>),
+    Reload(Box<Plan>, oneshot::Sender<Result<ReloadSummary, String>>),
     /// Resign everything and stop.
     Shutdown(oneshot::Sender<()>),
 }
@@ -201,6 +201,19 @@ impl Engine {
     /// Install a plan on an empty or running router, keeping unchanged
     /// instances (same resolved plan) with their state and timers.
     fn install(&mut self, plan: Plan) -> anyhow::Result<ReloadSummary> {
+        // Everything that can fail happens before the running router is
+        // touched, so a rejected plan leaves the old one running as it was.
+        let mut scratch = Router::new();
+        for p in &plan.instances {
+            scratch.add_instance(p.ifindex, p.engine.clone())?;
+        }
+        for g in &plan.sync_groups {
+            let ids: Vec<InstanceId> = g.iter().map(|i| InstanceId(*i)).collect();
+            scratch.add_sync_group(&ids)?;
+        }
+        for p in &plan.instances {
+            self.ensure_socket(p)?;
+        }
         let now = self.clock.now();
         // Flush what the old router still had to say before taking it apart.
         self.drain();
@@ -215,7 +228,6 @@ impl Engine {
         let mut router = Router::new();
         let mut starting = Vec::new();
         for p in &plan.instances {
-            self.ensure_socket(p)?;
             match old.remove(&p.name) {
                 Some((op, inst)) if op == *p => {
                     router.insert_instance(now, p.ifindex, inst)?;
@@ -346,9 +358,11 @@ impl Engine {
                     Some(Command::Reload(plan, reply)) => match self.install(*plan) {
                         Ok(summary) => {
                             info!(?summary, "configuration reloaded");
-                            let _ = reply.send(summary);
+                            let _ = reply.send(Ok(summary));
                         }
-                        Err(e) => error!("reload failed half-way: {e:#}"),
+                        Err(e) => {
+                            let _ = reply.send(Err(format!("{e:#}")));
+                        }
                     },
                     Some(Command::Shutdown(reply)) => {
                         let now = self.clock.now();

@@ -132,6 +132,7 @@ async fn reload(
         .map_err(|_| anyhow::anyhow!("engine stopped"))?;
     let summary = rx
         .await
-        .map_err(|_| anyhow::anyhow!("engine failed to apply the configuration"))?;
+        .map_err(|_| anyhow::anyhow!("engine stopped"))?
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(serde_json::to_value(summary)?)
 }

@@ -75,7 +75,7 @@ pub struct Plan {
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     /// An interface or address problem.
-    #[error("instance {instance:?}: {source}")]
+    #[error("instance {instance:?}")]
     Netlink {
         /// Instance name.
         instance: String,

@@ -14,10 +14,10 @@ use rtnetlink::{Handle, LinkMacVlan};
 #[derive(Debug, thiserror::Error)]
 pub enum NetlinkError {
     /// The socket could not be opened.
-    #[error("cannot open a netlink socket: {0}")]
+    #[error("cannot open a netlink socket")]
     Open(#[source] std::io::Error),
     /// The kernel refused a request.
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Request {
         /// What was attempted.
         what: String,

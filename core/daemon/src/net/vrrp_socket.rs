@@ -66,7 +66,6 @@ impl VrrpSocket {
             }
             Family::V6 => {
                 let s = Socket::new(Domain::IPV6, Type::RAW, Some(proto))?;
-                s.set_only_v6(true)?;
                 s.set_multicast_loop_v6(false)?;
                 s.set_multicast_hops_v6(u32::from(VRRP_TTL))?;
                 s.set_unicast_hops_v6(u32::from(VRRP_TTL))?;
