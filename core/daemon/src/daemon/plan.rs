@@ -193,8 +193,8 @@ async fn resolve_instance(nl: &Netlink, spec: &InstanceSpec) -> Result<InstanceP
 /// configure them as keepalived does: on the VMAC, `arp_ignore=1` (never
 /// answer for the parent's addresses), `accept_local=1` and `rp_filter=0`
 /// (hear peers although the VMAC has no address of its own); on the parent,
-/// `arp_ignore=1` and `arp_filter=1` (never answer for the VIPs with the
-/// parent's MAC). Returns their names.
+/// `arp_ignore=1`, `arp_filter=1` and `arp_announce=2` (never answer for,
+/// nor announce, the VIPs with the parent's MAC). Returns their names.
 pub async fn ensure_vmacs(nl: &Netlink, cfg: &Config) -> Result<Vec<String>, PlanError> {
     let mut out = Vec::new();
     for spec in &cfg.instances {
@@ -216,6 +216,9 @@ pub async fn ensure_vmacs(nl: &Netlink, cfg: &Config) -> Result<Vec<String>, Pla
             (format!("ipv4/conf/{name}/rp_filter"), "0"),
             (format!("ipv4/conf/{}/arp_ignore", spec.interface), "1"),
             (format!("ipv4/conf/{}/arp_filter", spec.interface), "1"),
+            // Replies leaving the parent with the VIP as source must not
+            // announce the VIP with the parent's MAC in their ARP requests.
+            (format!("ipv4/conf/{}/arp_announce", spec.interface), "2"),
             (format!("ipv6/conf/{name}/addr_gen_mode"), "1"),
             (
                 format!("ipv6/conf/{name}/disable_ipv6"),

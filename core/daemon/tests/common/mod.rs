@@ -71,6 +71,7 @@ pub struct Inst {
     pub unicast_peers: Vec<IpAddr>,
     pub preempt: Option<bool>,
     pub password: Option<String>,
+    pub use_vmac: bool,
 }
 
 impl Inst {
@@ -87,6 +88,7 @@ impl Inst {
             unicast_peers: Vec::new(),
             preempt: None,
             password: None,
+            use_vmac: false,
         }
     }
 
@@ -121,6 +123,9 @@ impl Inst {
         }
         if let Some(p) = self.preempt {
             let _ = writeln!(s, "preempt = {p}");
+        }
+        if self.use_vmac {
+            let _ = writeln!(s, "use_vmac = true");
         }
         if let Some(p) = &self.password {
             let _ = writeln!(
