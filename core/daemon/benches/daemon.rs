@@ -22,10 +22,13 @@
 //!
 //! Options: `--runs N` (takeover runs per row, default 5), `--takeover-configs
 //! v2-1s,v3-100ms,v3-10ms`, `--instances N,M` (idle, default 250,500; at most 500; 1 is always measured), `--window S`
-//! (idle, default 10), `--settle S` (idle, default 6), `--stability-instances N` (default 100,
+//! (idle, default 10), `--idle-runs N` (idle repetitions, median reported, default 1), `--settle S` (idle, default 6), `--stability-instances N` (default 100,
 //! at most 250), `--duration S` (stability, default 60), `--only vigil|keepalived`, `--no-rt`
 //! (stability without the realtime variants), `--keep` (keep each lab's directory: configs,
-//! logs, pcaps).
+//! logs, pcaps), `--strace` (idle: after the window, `strace -c -f` the master's VRRP process for
+//! 5 s and print the syscall summary; it slows the process, so it is not part of the figures),
+//! `--no-capture` (stability: no tshark on the backup's eth0; by default it records VRID 1 there
+//! and reports the gaps between the master's adverts as the backup's interface received them).
 //!
 //! Needs root, keepalived and tshark; otherwise prints `skipped: ...` and exits 0. Nothing
 //! touches this machine's network: everything runs inside the lab's namespaces, with
@@ -91,12 +94,15 @@ struct Args {
     takeover_configs: Vec<Proto>,
     instances: Vec<usize>,
     window: Duration,
+    idle_runs: usize,
     settle: Duration,
     stability_instances: usize,
     duration: Duration,
     impls: Vec<Imp>,
     realtime_variants: bool,
     keep: bool,
+    strace: bool,
+    capture: bool,
 }
 
 fn parse_proto(s: &str) -> R<Proto> {
@@ -140,12 +146,15 @@ fn parse_args() -> R<Args> {
         ],
         instances: vec![250, 500],
         window: Duration::from_secs(10),
+        idle_runs: 1,
         settle: Duration::from_secs(6),
         stability_instances: 100,
         duration: Duration::from_secs(60),
         impls: vec![Imp::Vigil, Imp::Keepalived],
         realtime_variants: true,
         keep: false,
+        strace: false,
+        capture: true,
     };
     let mut it = std::env::args().skip(1);
     let mut any = false;
@@ -171,6 +180,7 @@ fn parse_args() -> R<Args> {
                     .collect::<Result<_, _>>()?;
             }
             "--window" => a.window = Duration::from_secs(val("--window")?.parse()?),
+            "--idle-runs" => a.idle_runs = val("--idle-runs")?.parse()?,
             "--settle" => a.settle = Duration::from_secs(val("--settle")?.parse()?),
             "--stability-instances" => {
                 a.stability_instances = val("--stability-instances")?.parse()?;
@@ -185,12 +195,14 @@ fn parse_args() -> R<Args> {
             }
             "--no-rt" => a.realtime_variants = false,
             "--keep" => a.keep = true,
+            "--strace" => a.strace = true,
+            "--no-capture" => a.capture = false,
             "-h" | "--help" => {
                 println!(
                     "cargo bench -p vigil --bench daemon -- [takeover] [idle] [stability] [--runs N] \
-                     [--takeover-configs v2-1s,v3-100ms,v3-10ms] [--instances N,M] [--window S] \
+                     [--takeover-configs v2-1s,v3-100ms,v3-10ms] [--instances N,M] [--window S] [--idle-runs N] \
                      [--settle S] [--stability-instances N] [--duration S] \
-                     [--only vigil|keepalived] [--no-rt] [--keep]"
+                     [--only vigil|keepalived] [--no-rt] [--keep] [--strace] [--no-capture]"
                 );
                 std::process::exit(0);
             }
@@ -206,8 +218,8 @@ fn parse_args() -> R<Args> {
     if !(1..=250).contains(&a.stability_instances) {
         return fail("--stability-instances: 1..=250");
     }
-    if a.runs == 0 {
-        return fail("--runs: at least 1");
+    if a.runs == 0 || a.idle_runs == 0 {
+        return fail("--runs, --idle-runs: at least 1");
     }
     Ok(a)
 }
@@ -570,21 +582,27 @@ impl Node {
     }
 
     /// Transition lines in `log` (after the initial election): Vigil's "FROM -> TO", keepalived's
-    /// "Entering X STATE". Returns (count, distinct instances).
-    fn transitions(&self, log: &str) -> (usize, BTreeSet<String>) {
-        let mut n = 0;
-        let mut which = BTreeSet::new();
+    /// "Entering X STATE".
+    fn transitions(&self, log: &str) -> Vec<Trans> {
+        let mut v = Vec::new();
         for line in log.lines() {
-            let hit = match self.imp {
-                Imp::Vigil => ["INIT", "BACKUP", "MASTER", "FAULT"]
-                    .iter()
-                    .any(|s| line.contains(&format!(" -> {s}"))),
-                Imp::Keepalived => line.contains("Entering ") && line.contains(" STATE"),
+            let (hit, to_master, from_master) = match self.imp {
+                Imp::Vigil => (
+                    ["INIT", "BACKUP", "MASTER", "FAULT"]
+                        .iter()
+                        .any(|s| line.contains(&format!(" -> {s}"))),
+                    line.contains(" -> MASTER"),
+                    line.contains("MASTER -> "),
+                ),
+                Imp::Keepalived => (
+                    line.contains("Entering ") && line.contains(" STATE"),
+                    line.contains("Entering MASTER STATE"),
+                    line.contains("Entering BACKUP STATE") || line.contains("Entering FAULT STATE"),
+                ),
             };
             if !hit {
                 continue;
             }
-            n += 1;
             let name = match self.imp {
                 Imp::Vigil => line
                     .split_whitespace()
@@ -595,9 +613,14 @@ impl Node {
                     .and_then(|(_, r)| r.split_once(')'))
                     .map(|(n, _)| n.to_owned()),
             };
-            which.insert(name.unwrap_or_else(|| "?".into()));
+            v.push(Trans {
+                tod: time_of_day(line),
+                inst: name.unwrap_or_else(|| "?".into()),
+                to_master,
+                from_master,
+            });
         }
-        (n, which)
+        v
     }
 
     /// Vigil: sum of (became_master, released_master) over instances, from `vigil status --json`.
@@ -618,6 +641,112 @@ impl Node {
         }
         Some((up, down))
     }
+}
+
+/// One transition found in a log.
+#[derive(Debug)]
+struct Trans {
+    /// UTC time of day of the log line, in seconds (Vigil: µs resolution; keepalived: 1 s).
+    tod: Option<f64>,
+    inst: String,
+    to_master: bool,
+    from_master: bool,
+}
+
+/// The first `HH:MM:SS[.frac]` in a line, as seconds since midnight (the lab VM logs in UTC).
+fn time_of_day(line: &str) -> Option<f64> {
+    let b = line.as_bytes();
+    let d = |i: usize| {
+        b.get(i)
+            .filter(|c| c.is_ascii_digit())
+            .map(|c| f64::from(c - b'0'))
+    };
+    for i in 0..b.len() {
+        let (Some(h1), Some(h2), Some(m1), Some(m2), Some(s1), Some(s2)) =
+            (d(i), d(i + 1), d(i + 3), d(i + 4), d(i + 6), d(i + 7))
+        else {
+            continue;
+        };
+        if b.get(i + 2) != Some(&b':') || b.get(i + 5) != Some(&b':') {
+            continue;
+        }
+        let mut t = (h1 * 10.0 + h2) * 3600.0 + (m1 * 10.0 + m2) * 60.0 + s1 * 10.0 + s2;
+        if b.get(i + 8) == Some(&b'.') {
+            let mut scale = 0.1;
+            let mut k = i + 9;
+            while let Some(x) = d(k) {
+                t += x * scale;
+                scale /= 10.0;
+                k += 1;
+            }
+        }
+        return Some(t);
+    }
+    None
+}
+
+/// Summary notes about spurious transitions: when, relative to `load_tod` (time of day at which
+/// the busy loops started), and for how long an instance stayed Master.
+fn transition_notes(node: &str, tr: &[Trans], load_tod: f64) -> Vec<String> {
+    // keepalived logs whole seconds: durations would be meaningless.
+    let fine = tr.iter().filter_map(|t| t.tod).any(|t| t.fract() != 0.0);
+    let mut notes = Vec::new();
+    let times: Vec<f64> = tr.iter().filter_map(|t| t.tod).collect();
+    let (Some(first), Some(last)) = (
+        times.iter().copied().reduce(f64::min),
+        times.iter().copied().reduce(f64::max),
+    ) else {
+        return notes;
+    };
+    let mut seconds: Vec<i64> = times.iter().map(|t| t.floor() as i64).collect();
+    seconds.dedup();
+    notes.push(format!(
+        "{node}: {} transitions from {:+.3} s to {:+.3} s relative to the start of the load, in {} distinct second(s)",
+        tr.len(),
+        first - load_tod,
+        last - load_tod,
+        seconds.len()
+    ));
+    // How long each Master episode lasted (→ MASTER … MASTER →, same instance).
+    let mut episodes = Vec::new();
+    for (k, t) in tr.iter().enumerate() {
+        if !t.to_master {
+            continue;
+        }
+        if let Some(end) = tr[k + 1..]
+            .iter()
+            .find(|u| u.inst == t.inst && u.from_master)
+        {
+            if let (Some(a), Some(b)) = (t.tod, end.tod) {
+                episodes.push(b - a);
+            }
+        }
+    }
+    if let Some((lo, med, hi)) = stats(&episodes).filter(|_| fine) {
+        notes.push(format!(
+            "{node}: {} Master episode(s) lasted {:.3} / {:.3} / {:.3} ms (min / median / max, from the log timestamps)",
+            episodes.len(),
+            lo * 1e3,
+            med * 1e3,
+            hi * 1e3
+        ));
+    }
+    notes
+}
+
+/// Packets dropped by the raw sockets of `host` since they were opened (the last column of
+/// /proc/net/raw and /proc/net/raw6 in its namespace: receive-buffer overflows and the like).
+fn raw_drops(host: &Host) -> u64 {
+    ["/proc/net/raw", "/proc/net/raw6"]
+        .iter()
+        .filter_map(|f| host.run("cat", [f]).ok())
+        .flat_map(|text| {
+            text.lines()
+                .skip(1)
+                .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum()
 }
 
 fn parent_of(pid: u32) -> Option<u32> {
@@ -668,7 +797,8 @@ struct Cpu {
 }
 
 fn cpu(pid: u32) -> R<Cpu> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|e| format!("reading /proc/{pid}/stat (has the process exited?): {e}"))?;
     let after = stat
         .rfind(')')
         .and_then(|i| stat.get(i + 1..))
@@ -692,6 +822,29 @@ fn cpu(pid: u32) -> R<Cpu> {
         ticks: utime + stime,
         sched_ns,
     })
+}
+
+/// `strace -c -f -p PID` for 5 s, summary to stderr (diagnostics only).
+fn strace_summary(label: &str, pid: u32) {
+    let Some(strace) = vigil_lab::which("strace") else {
+        eprintln!("{label}: strace not installed");
+        return;
+    };
+    let Some(timeout) = vigil_lab::which("timeout") else {
+        return;
+    };
+    let out = Command::new(timeout)
+        .args(["-s", "INT", "5"])
+        .arg(strace)
+        .args(["-c", "-f", "-p", &pid.to_string()])
+        .output();
+    match out {
+        Ok(o) => eprintln!(
+            "strace -c -f, 5 s, {label} (pid {pid}):\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => eprintln!("{label}: strace: {e}"),
+    }
 }
 
 /// USER_HZ: 100 on every Linux architecture Vigil targets.
@@ -816,15 +969,15 @@ fn takeover_run(imp: Imp, p: Proto, keep: bool) -> R<TakeoverSample> {
         }
     }
     let mut notes = Vec::new();
-    let last_old = old
-        .iter()
-        .copied()
-        .filter(|&t| t <= t_kill)
-        .fold(f64::NAN, f64::max);
-    let late_old = old.iter().filter(|&&t| t > t_kill).count();
-    if late_old > 0 {
+    let late_old: Vec<f64> = old.iter().copied().filter(|&t| t > t_kill).collect();
+    if !late_old.is_empty() {
+        // SIGKILL is not instantaneous: the master can send one more advert between our clock
+        // read and its death. The wire gap counts from that last advert (the backup's timer
+        // restarted on it); kill → first advert still counts from the clock read.
         notes.push(format!(
-            "{late_old} advert(s) from the old master after the kill instant"
+            "{} advert(s) from the old master after the kill instant (+{:.3} ms): the master sent one more advert while the signal was on its way",
+            late_old.len(),
+            (late_old.iter().copied().fold(f64::NAN, f64::max) - t_kill) * 1e3
         ));
     }
     let early_new = new.iter().filter(|&&t| t <= t_kill).count();
@@ -836,6 +989,12 @@ fn takeover_run(imp: Imp, p: Proto, keep: bool) -> R<TakeoverSample> {
     let Some(first_new) = new.iter().copied().filter(|&t| t > t_kill).reduce(f64::min) else {
         return fail("no advert from the new master in the capture");
     };
+    // The old master's last advert before the new master's first.
+    let last_old = old
+        .iter()
+        .copied()
+        .filter(|&t| t < first_new)
+        .fold(f64::NAN, f64::max);
     if last_old.is_nan() {
         return fail("no advert from the old master in the capture");
     }
@@ -925,7 +1084,7 @@ fn takeover(args: &Args, out: &mut String) {
             triple(&r.period, 1e3, 2),
         );
     }
-    let _ = writeln!(out, "\nmin / median / max. A kill at a uniformly random phase lands the first new advert in [MDI − advert, MDI] after it (0.72…1.00 of MDI in all three configurations); the wire gap must be MDI. Advert period: min / median / max over the runs of the median interval between consecutive adverts of the master (before the kill) and of the new master (after the takeover).\n");
+    let _ = writeln!(out, "\nmin / median / max. A kill at a uniformly random phase lands the first new advert in [wire gap − advert period, wire gap] after it, i.e. 0.72…1.00 of MDI for an exact implementation in all three configurations; the wire gap must be MDI. Advert period: min / median / max over the runs of the median interval between consecutive adverts of the master (before the kill) and of the new master (after the takeover).\n");
 
     // Goals: within 1.1 × MDI; never slower than keepalived in the same run.
     let _ = writeln!(out, "| protocol | Vigil max (kill → advert) ÷ MDI ≤ 1.1 | Vigil max wire gap ÷ MDI ≤ 1.1 | Vigil wire gap ≤ keepalived's (median, max) |");
@@ -1000,11 +1159,14 @@ fn takeover(args: &Args, out: &mut String) {
 // ---------------------------------------------------------------------------------------------
 // Scenario 2: idle cost.
 
+#[derive(Clone)]
 struct IdleProc {
     node: &'static str,
     what: &'static str,
     cpu_stat: f64,
     cpu_sched: f64,
+    /// Every repetition's schedstat figure (for the range).
+    cpu_sched_all: Vec<f64>,
     rss_kib: u64,
 }
 
@@ -1012,6 +1174,49 @@ struct IdleResult {
     procs: Vec<IdleProc>,
     elect: Duration,
     window: Duration,
+    /// From a 2 s capture after the CPU window: (instances seen advertising from the master,
+    /// median interval between consecutive adverts of one instance, in seconds).
+    rates: (f64, f64),
+    /// Raw-socket drops on (master, backup) at the end.
+    drops: (u64, u64),
+}
+
+/// Median of each figure over repetitions (processes match by position).
+fn merge_idle(rs: Vec<IdleResult>) -> Option<IdleResult> {
+    let med = |v: Vec<f64>| stats(&v).map_or(f64::NAN, |(_, m, _)| m);
+    let first = rs.first()?;
+    let procs = (0..first.procs.len())
+        .map(|k| {
+            let col = |f: &dyn Fn(&IdleProc) -> f64| {
+                med(rs.iter().filter_map(|r| r.procs.get(k)).map(f).collect())
+            };
+            IdleProc {
+                node: first.procs[k].node,
+                what: first.procs[k].what,
+                cpu_stat: col(&|p| p.cpu_stat),
+                cpu_sched: col(&|p| p.cpu_sched),
+                cpu_sched_all: rs
+                    .iter()
+                    .filter_map(|r| r.procs.get(k))
+                    .map(|p| p.cpu_sched)
+                    .collect(),
+                rss_kib: col(&|p| p.rss_kib as f64) as u64,
+            }
+        })
+        .collect();
+    Some(IdleResult {
+        procs,
+        elect: Duration::from_secs_f64(med(rs.iter().map(|r| r.elect.as_secs_f64()).collect())),
+        window: first.window,
+        rates: (
+            med(rs.iter().map(|r| r.rates.0).collect()),
+            med(rs.iter().map(|r| r.rates.1).collect()),
+        ),
+        drops: (
+            rs.iter().map(|r| r.drops.0).max().unwrap_or(0),
+            rs.iter().map(|r| r.drops.1).max().unwrap_or(0),
+        ),
+    })
 }
 
 fn idle_run(imp: Imp, n: usize, args: &Args) -> R<IdleResult> {
@@ -1050,15 +1255,59 @@ fn idle_run(imp: Imp, n: usize, args: &Args) -> R<IdleResult> {
             what,
             cpu_stat,
             cpu_sched,
+            cpu_sched_all: vec![cpu_sched],
             rss_kib: rss_kib(pid)?,
         });
     }
+    if args.strace {
+        let (what, pid) = n1.pids()?.into_iter().last().ok_or("no master process")?;
+        strace_summary(&format!("{} x{n} master {what}", imp.name()), pid);
+    }
     // Still one master for everything?
     wait_elected(h1, h2, &insts, Duration::ZERO)?;
+    // Are the adverts really on the wire at the configured rate? (After the CPU window: the
+    // capture's own cost must not be in the figures.)
+    let mut cap = Capture::start(&lab, "idle")?;
+    std::thread::sleep(Duration::from_secs(2));
+    cap.stop()?;
+    let a1 = h1.ipv4().map(|a| a.to_string()).unwrap_or_default();
+    let ll1 = h1
+        .link_local("eth0")?
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let rows = cap.fields(
+        "vrrp",
+        &["frame.time_epoch", "ip.src", "ipv6.src", "vrrp.virt_rtr_id"],
+    )?;
+    let mut per: std::collections::BTreeMap<(bool, String), Vec<f64>> = Default::default();
+    for r in &rows {
+        let (Some(t), Some(s4), Some(s6), Some(vrid)) = (
+            r.first().and_then(|t| t.parse::<f64>().ok()),
+            r.get(1),
+            r.get(2),
+            r.get(3),
+        ) else {
+            continue;
+        };
+        if *s4 == a1 || *s6 == ll1 {
+            per.entry((s4.is_empty(), vrid.clone()))
+                .or_default()
+                .push(t);
+        }
+    }
+    let gaps: Vec<f64> = per
+        .values()
+        .flat_map(|ts| ts.windows(2).map(|w| w[1] - w[0]).collect::<Vec<_>>())
+        .collect();
     Ok(IdleResult {
         procs,
         elect,
         window,
+        rates: (
+            per.len() as f64,
+            stats(&gaps).map_or(f64::NAN, |(_, m, _)| m),
+        ),
+        drops: (raw_drops(h1), raw_drops(h2)),
     })
 }
 
@@ -1070,9 +1319,15 @@ fn idle(args: &Args, out: &mut String) {
         }
     }
     let mut failures = Vec::new();
-    let mut results: Vec<(Imp, usize, IdleResult)> = Vec::new();
+    let mut reps: Vec<(Imp, usize, Vec<IdleResult>)> = Vec::new();
     for &n in &counts {
         for &imp in &args.impls {
+            reps.push((imp, n, Vec::new()));
+        }
+    }
+    for rep in 1..=args.idle_runs {
+        for (imp, n, store) in &mut reps {
+            let (imp, n) = (*imp, *n);
             match idle_run(imp, n, args) {
                 Ok(r) => {
                     let m: Vec<String> = r
@@ -1085,27 +1340,41 @@ fn idle(args: &Args, out: &mut String) {
                             )
                         })
                         .collect();
-                    progress(&format!("idle {} x{n}: {}", imp.name(), m.join("; ")));
-                    results.push((imp, n, r));
+                    progress(&format!(
+                        "idle {} x{n} (repetition {rep}): {}; on the wire: {:.0} instances advertising, median period {:.2} ms",
+                        imp.name(),
+                        m.join("; "),
+                        r.rates.0,
+                        r.rates.1 * 1e3
+                    ));
+                    store.push(r);
                 }
                 Err(e) => {
                     progress(&format!("idle {} x{n}: FAILED: {e}", imp.name()));
                     failures.push(format!(
-                        "- {} with {n} instance(s): **failed**: {e}",
+                        "- {} with {n} instance(s), repetition {rep}: **failed**: {e}",
                         imp.name()
                     ));
                 }
             }
         }
     }
+    let results: Vec<(Imp, usize, IdleResult)> = reps
+        .into_iter()
+        .filter_map(|(imp, n, rs)| Some((imp, n, merge_idle(rs)?)))
+        .collect();
     let _ = writeln!(out, "### Idle cost: VRRPv3, 100 ms adverts\n");
     let _ = writeln!(
         out,
-        "| implementation | instances | node | process | CPU % of a core (utime+stime) | CPU % (schedstat) | CPU per instance (schedstat) | VmRSS |"
+        "| implementation | instances | node | process | CPU % of a core (utime+stime) | CPU % (schedstat) | CPU per instance (schedstat) | VmRSS | on the wire: master's instances advertising, median advert period | raw-socket drops |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
     for (imp, n, r) in &results {
-        let mut rows: Vec<(String, &'static str, f64, f64, u64)> = r
+        let range = |v: &[f64]| match stats(v) {
+            Some((lo, _, hi)) if v.len() > 1 => format!(" ({lo:.3}–{hi:.3})"),
+            _ => String::new(),
+        };
+        let mut rows: Vec<(String, &'static str, f64, f64, u64, String)> = r
             .procs
             .iter()
             .map(|p| {
@@ -1115,6 +1384,7 @@ fn idle(args: &Args, out: &mut String) {
                     p.cpu_stat,
                     p.cpu_sched,
                     p.rss_kib,
+                    range(&p.cpu_sched_all),
                 )
             })
             .collect();
@@ -1127,17 +1397,24 @@ fn idle(args: &Args, out: &mut String) {
                     ps.iter().map(|p| p.cpu_stat).sum(),
                     ps.iter().map(|p| p.cpu_sched).sum(),
                     ps.iter().map(|p| p.rss_kib).sum(),
+                    String::new(),
                 ));
             }
         }
         rows.sort_by_key(|r| (r.1 != "master", r.0.clone()));
-        for (what, node, cs, cd, rss) in rows {
+        for (what, node, cs, cd, rss, rg) in rows {
+            let rate = if node == "master" {
+                format!("{:.0}, {:.2} ms", r.rates.0, r.rates.1 * 1e3)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "| {} | {n} | {node} | {what} | {cs:.2} | {cd:.3} | {:.4} | {:.1} MiB |",
+                "| {} | {n} | {node} | {what} | {cs:.2} | {cd:.3}{rg} | {:.4} | {:.1} MiB | {rate} | {} |",
                 imp.name(),
                 cd / *n as f64,
-                rss as f64 / 1024.0
+                rss as f64 / 1024.0,
+                if node == "master" { r.drops.0 } else { r.drops.1 }
             );
         }
     }
@@ -1193,7 +1470,7 @@ fn idle(args: &Args, out: &mut String) {
     }
     let _ = writeln!(
         out,
-        "\nElection (start → every VIP on the master): {}. Measurement window: {}.\n",
+        "\nElection (start → every VIP on the master): {}. Measurement window: {} per repetition, {} repetition(s) (median; range of the schedstat figure in brackets when more than one). The last column comes from a 2 s tshark capture after the window: how many of the master's instances were seen advertising, and the median interval between two adverts of one instance (configured: 100 ms).\n",
         results
             .iter()
             .map(|(i, n, r)| format!("{} ×{n} {:.0} ms", i.name(), r.elect.as_secs_f64() * 1e3))
@@ -1202,7 +1479,8 @@ fn idle(args: &Args, out: &mut String) {
         results.first().map_or("n/a".into(), |(_, _, r)| format!(
             "{:.1} s",
             r.window.as_secs_f64()
-        ))
+        )),
+        args.idle_runs
     );
 }
 
@@ -1213,6 +1491,12 @@ fn idle(args: &Args, out: &mut String) {
 const QUIET_WINDOW: Duration = Duration::from_secs(5);
 
 struct StabResult {
+    notes: Vec<String>,
+    /// Raw-socket drops on (master, backup) at the end.
+    drops: (u64, u64),
+    /// The master's adverts (VRID 1) as received on the backup's eth0 under load: gap median,
+    /// p99, p99.9, max (s), and how many gaps.
+    gaps: Option<(f64, f64, f64, f64, usize)>,
     quiet: (f64, f64),
     master: (usize, BTreeSet<String>),
     backup: (usize, BTreeSet<String>),
@@ -1255,6 +1539,36 @@ fn stability_run(imp: Imp, rt: bool, args: &Args) -> R<StabResult> {
     );
     let (off1, off2) = (n1.log().len(), n2.log().len());
     let st0 = (n1.status_counts(), n2.status_counts());
+    // Optional: what the backup's interface receives from the master (VRID 1 only: the capture
+    // filter keeps tshark cheap). The kernel timestamps packets on arrival, whether or not the
+    // backup's VRRP thread gets to run.
+    let backup_cap = if args.capture {
+        let file = h2.lab_dir().join("backup-eth0.pcapng");
+        let p = h2.spawn(
+            "tshark",
+            [
+                "-i".to_string(),
+                "eth0".into(),
+                "-n".into(),
+                "-q".into(),
+                "-f".into(),
+                "ip proto 112 and ip[21] == 1".into(),
+                "-w".into(),
+                file.display().to_string(),
+            ],
+            "backup-eth0.tshark.log",
+        )?;
+        let log = h2.lab_dir().join("backup-eth0.tshark.log");
+        vigil_lab::wait_until(Duration::from_secs(10), "tshark on h2", || {
+            Ok(std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("Capturing on")
+                .then_some(()))
+        })?;
+        Some((p, file))
+    } else {
+        None
+    };
     // First a quiet window: the cost of N instances at 10 ms on an idle machine.
     let (q1, q2) = (cpu(master_pid)?, cpu(backup_pid)?);
     let tq = Instant::now();
@@ -1265,13 +1579,15 @@ fn stability_run(imp: Imp, rt: bool, args: &Args) -> R<StabResult> {
         cpu_pct(q2, c2, tq.elapsed()).1,
     );
     let t0 = Instant::now();
+    let load_tod = epoch_now() % 86_400.0;
     let busy: Vec<Process> = (1..=2)
         .map(|k| h1.spawn("sh", ["-c", "while :; do :; done"], format!("busy{k}.log")))
         .collect::<Result<_, _>>()?;
     let busy_t0: Vec<Cpu> = busy.iter().map(|b| cpu(b.pid())).collect::<R<_>>()?;
     std::thread::sleep(args.duration);
     let busy_t1: Vec<Cpu> = busy.iter().map(|b| cpu(b.pid())).collect::<R<_>>()?;
-    let (d1, d2) = (cpu(master_pid)?, cpu(backup_pid)?);
+    // A process that died under load (keepalived's RLIMIT_RTTIME) has no end sample.
+    let (d1, d2) = (cpu(master_pid).ok(), cpu(backup_pid).ok());
     let dt = t0.elapsed();
     for b in &busy {
         b.signal(Signal::Kill)?;
@@ -1286,9 +1602,70 @@ fn stability_run(imp: Imp, rt: bool, args: &Args) -> R<StabResult> {
     let end_ok = wait_elected(h1, h2, &insts, Duration::from_secs(3)).is_ok();
     let l1 = n1.log();
     let l2 = n2.log();
-    let master = n1.transitions(l1.get(off1..).unwrap_or(""));
-    let backup = n2.transitions(l2.get(off2..).unwrap_or(""));
+    let tr1 = n1.transitions(l1.get(off1..).unwrap_or(""));
+    let tr2 = n2.transitions(l2.get(off2..).unwrap_or(""));
+    let summary = |tr: &[Trans]| {
+        (
+            tr.len(),
+            tr.iter().map(|t| t.inst.clone()).collect::<BTreeSet<_>>(),
+        )
+    };
+    let (master, backup) = (summary(&tr1), summary(&tr2));
     let st1 = (n1.status_counts(), n2.status_counts());
+    let mut notes = transition_notes("master", &tr1, load_tod);
+    notes.extend(transition_notes("backup", &tr2, load_tod));
+    let mut gaps = None;
+    if let Some((p, file)) = backup_cap {
+        p.signal(Signal::Int)?;
+        p.wait_timeout(Duration::from_secs(10))?;
+        let a1 = h1.ipv4().map(|a| a.to_string()).unwrap_or_default();
+        let ts: Vec<f64> =
+            vigil_lab::tshark_fields(&file, "vrrp", &["frame.time_epoch", "ip.src"])?
+                .iter()
+                .filter(|r| r.get(1) == Some(&a1))
+                .filter_map(|r| r.first().and_then(|t| t.parse::<f64>().ok()))
+                .collect();
+        let worst = ts
+            .windows(2)
+            .map(|w| (w[1] - w[0], w[0]))
+            .fold((0.0, 0.0), |a, b| if b.0 > a.0 { b } else { a });
+        // Only the gaps under load (from the start of the busy loops on).
+        let mut under: Vec<f64> = ts
+            .windows(2)
+            .filter(|w| w[0] % 86_400.0 >= load_tod)
+            .map(|w| w[1] - w[0])
+            .collect();
+        under.sort_by(f64::total_cmp);
+        let q = |f: f64| {
+            under
+                .get(((under.len() as f64 - 1.0) * f).round() as usize)
+                .copied()
+                .unwrap_or(f64::NAN)
+        };
+        gaps = Some((q(0.5), q(0.99), q(0.999), q(1.0), under.len()));
+        notes.push(format!(
+            "capture on the backup's eth0, VRID 1: {} adverts from the master; the largest gap between two of them is {:.2} ms, at {:+.3} s relative to the start of the load (the backup's Master_Down_Interval is 36.09 ms)",
+            ts.len(),
+            worst.0 * 1e3,
+            worst.1 % 86_400.0 - load_tod
+        ));
+    }
+    for (node, n, log, off) in [("master", &n1, &l1, off1), ("backup", &n2, &l2, off2)] {
+        if !n.proc.is_running() {
+            notes.push(format!("{node}: {} exited", imp.name()));
+        }
+        for line in log.get(off..).unwrap_or("").lines() {
+            let l = line.to_ascii_lowercase();
+            if l.contains("exited due to signal")
+                || l.contains("died")
+                || l.contains("panicked")
+                || l.contains(" error")
+                || (imp == Imp::Vigil && l.contains(" warn "))
+            {
+                notes.push(format!("{node} log: {}", line.trim()));
+            }
+        }
+    }
     let status_delta = match (st0, st1) {
         ((Some(a1), Some(a2)), (Some(b1), Some(b2))) => {
             Some(((b1.0 - a1.0) + (b2.0 - a2.0), (b1.1 - a1.1) + (b2.1 - a2.1)))
@@ -1296,13 +1673,16 @@ fn stability_run(imp: Imp, rt: bool, args: &Args) -> R<StabResult> {
         _ => None,
     };
     Ok(StabResult {
+        notes,
+        drops: (raw_drops(h1), raw_drops(h2)),
+        gaps,
         quiet,
         master,
         backup,
         status_delta,
         sched,
-        cpu_master: cpu_pct(c1, d1, dt).1,
-        cpu_backup: cpu_pct(c2, d2, dt).1,
+        cpu_master: d1.map_or(f64::NAN, |d| cpu_pct(c1, d, dt).1),
+        cpu_backup: d2.map_or(f64::NAN, |d| cpu_pct(c2, d, dt).1),
         end_ok,
         busy_cpu,
     })
@@ -1347,9 +1727,9 @@ fn stability(args: &Args, out: &mut String) {
     );
     let _ = writeln!(
         out,
-        "| implementation | spurious transitions, master node (instances) | backup node (instances) | Vigil status Δ became/released master | VRRP process CPU %, master / backup, quiet 5 s | same, under load | busy loops' CPU % | one master for all at the end | scheduling (checked in /proc) |"
+        "| implementation | spurious transitions, master node (instances) | backup node (instances) | Vigil status Δ became/released master | VRRP process CPU %, master / backup, quiet 5 s | same, under load | busy loops' CPU % | master's advert gaps at the backup under load, VRID 1 (ms): median / p99 / p99.9 / max | raw-socket drops master / backup | one master for all at the end | scheduling (checked in /proc) |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|");
     for (label, r) in &results {
         let names = |s: &BTreeSet<String>| {
             if s.is_empty() {
@@ -1362,7 +1742,7 @@ fn stability(args: &Args, out: &mut String) {
         };
         let _ = writeln!(
             out,
-            "| {label} | {}{} | {}{} | {} | {:.2} / {:.2} | {:.2} / {:.2} | {:.0} | {} | {} |",
+            "| {label} | {}{} | {}{} | {} | {:.2} / {:.2} | {:.2} / {:.2} | {:.0} | {} | {} / {} | {} | {} |",
             r.master.0,
             names(&r.master.1),
             r.backup.0,
@@ -1374,9 +1754,26 @@ fn stability(args: &Args, out: &mut String) {
             r.cpu_master,
             r.cpu_backup,
             r.busy_cpu,
+            r.gaps.map_or("–".into(), |(m, p99, p999, max, n)| format!(
+                "{:.2} / {:.2} / {:.2} / **{:.2}** ({n} gaps)",
+                m * 1e3,
+                p99 * 1e3,
+                p999 * 1e3,
+                max * 1e3
+            )),
+            r.drops.0,
+            r.drops.1,
             if r.end_ok { "yes" } else { "**no**" },
             r.sched
         );
+    }
+    for (label, r) in &results {
+        for n in r.notes.iter().take(8) {
+            let _ = writeln!(out, "\n- {label}: {n}");
+        }
+        if r.notes.len() > 8 {
+            let _ = writeln!(out, "\n- {label}: … {} more log lines", r.notes.len() - 8);
+        }
     }
     let _ = writeln!(
         out,
