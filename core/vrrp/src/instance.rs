@@ -396,10 +396,15 @@ impl Instance {
                 self.become_master(now, Reason::PreemptDelay);
             }
         }
-        if due(self.timers.adver) {
+        if let Some(deadline) = self.timers.adver.filter(|t| *t <= now) {
             // RFC 9568 §6.4.3: "If the Adver_Timer fires": send, reset.
+            // The next deadline counts from this one, not from when the shell
+            // woke us up, so a late wake-up never stretches the period (at
+            // 10 ms adverts a 1 ms timer granularity would otherwise add 10 %).
             self.send_advert(self.priority);
-            self.timers.adver = Some(now + self.cfg.advert_interval.as_duration());
+            let interval = self.cfg.advert_interval.as_duration();
+            let next = deadline + interval;
+            self.timers.adver = Some(if next > now { next } else { now + interval });
         }
         if due(self.timers.announce) {
             self.timers.announce = None;

@@ -20,6 +20,10 @@ use super::effects::Effect;
 use super::plan::{InstancePlan, Plan};
 use crate::net::vrrp_socket::VrrpSocket;
 
+/// How much of each timer wait is done precisely rather than by tokio's
+/// millisecond timer wheel.
+const PRECISE_WAIT: Duration = Duration::from_micros(1500);
+
 /// Largest VRRP packet we accept: 255 IPv6 addresses + headers fit in 4 KiB.
 const RX_BUF: usize = 4096;
 
@@ -333,9 +337,19 @@ impl Engine {
     async fn run(&mut self, mut cmds: mpsc::Receiver<Command>, mut rx: mpsc::Receiver<RxPacket>) {
         loop {
             let deadline = self.router.poll_timeout().map(|t| self.clock.instant(t));
+            // tokio's timer wheel has millisecond granularity and rounds up,
+            // which would make every VRRP timer up to 1 ms late (10 % of a
+            // 10 ms advert interval). Wake a little early through tokio, then
+            // finish the wait precisely on this (dedicated) thread.
             let sleep = async {
                 match deadline {
-                    Some(d) => tokio::time::sleep_until(d).await,
+                    Some(d) => {
+                        tokio::time::sleep_until(d.checked_sub(PRECISE_WAIT).unwrap_or(d)).await;
+                        let left = d.saturating_duration_since(tokio::time::Instant::now());
+                        if !left.is_zero() {
+                            std::thread::sleep(left);
+                        }
+                    }
                     None => std::future::pending::<()>().await,
                 }
             };
