@@ -971,3 +971,17 @@ fn keepalived_old_unicast_checksum_is_accepted_from_unicast_peers() {
     };
     assert!(i.handle_packet(t(1), &m, &b).is_ok());
 }
+
+#[test]
+fn late_wakeups_do_not_stretch_the_advert_period() {
+    // The shell may wake up late (timer granularity, scheduling); the
+    // Adver_Timer must stay on its grid, or a 10 ms master would advertise
+    // every 11 ms and eat the backups' Master_Down_Interval margin.
+    let (mut i, at) = master(cfg_v3(100, 1));
+    for k in 1..=100u32 {
+        let due = at + Duration::from_millis(10) * k;
+        assert_eq!(i.poll_timeout(), Some(due), "advert {k}");
+        i.handle_timeout(due + Duration::from_millis(1));
+        assert_eq!(sends(&drain(&mut i)).len(), 1);
+    }
+}
