@@ -980,10 +980,14 @@ fn takeover_run(imp: Imp, p: Proto, keep: bool) -> R<TakeoverSample> {
             (late_old.iter().copied().fold(f64::NAN, f64::max) - t_kill) * 1e3
         ));
     }
-    let early_new = new.iter().filter(|&&t| t <= t_kill).count();
-    if early_new > 0 {
+    let early_new: Vec<f64> = new.iter().copied().filter(|&t| t <= t_kill).collect();
+    if let Some(last) = early_new.iter().copied().reduce(f64::max) {
+        // Usually the start-up race: both start as Backup, and at 10 ms the priority-100 node
+        // can time out first if it started a few ms earlier; the 150 then preempts it.
         notes.push(format!(
-            "{early_new} advert(s) from the backup before the kill"
+            "{} advert(s) from the backup before the kill, the last {:.1} ms before it (h1 held the VIP before the kill, so this was before or during the initial election)",
+            early_new.len(),
+            (t_kill - last) * 1e3
         ));
     }
     let Some(first_new) = new.iter().copied().filter(|&t| t > t_kill).reduce(f64::min) else {
