@@ -24,6 +24,10 @@ use crate::net::vrrp_socket::VrrpSocket;
 /// millisecond timer wheel.
 const PRECISE_WAIT: Duration = Duration::from_micros(1500);
 
+/// Queued packets processed before firing timers (bounded, so a flood
+/// cannot starve the timers).
+const RX_BEFORE_TIMEOUT: usize = 1024;
+
 /// Largest VRRP packet we accept: 255 IPv6 addresses + headers fit in 4 KiB.
 const RX_BUF: usize = 4096;
 
@@ -356,6 +360,14 @@ impl Engine {
             tokio::select! {
                 biased;
                 _ = sleep => {
+                    // Adverts that arrived while this thread was held off the
+                    // CPU count before a deadline fires: a stalled backup must
+                    // not take over while its master's adverts sit queued.
+                    for _ in 0..RX_BEFORE_TIMEOUT {
+                        let Ok(pkt) = rx.try_recv() else { break };
+                        let now = self.clock.now();
+                        let _ = self.router.handle_packet(now, pkt.iface, &pkt.meta, &pkt.data);
+                    }
                     let now = self.clock.now();
                     self.router.handle_timeout(now);
                 }
