@@ -1,0 +1,1 @@
+//! Vigil plugin host (being written).
