@@ -122,7 +122,7 @@ pub enum ErrorKind {
         message: String,
     },
     /// A top-level table that the schema does not have.
-    #[error("unknown section `{name}` (expected `global`, `instance` or `sync_group`)")]
+    #[error("unknown section `{name}` (expected `global`, `instance`, `sync_group`, `plugin`, `check` or `notifier`)")]
     UnknownSection {
         /// The section name.
         name: String,

@@ -41,6 +41,7 @@ pub mod duration;
 mod error;
 pub mod keepalived;
 mod model;
+pub mod plugins;
 mod raw;
 mod validate;
 
@@ -49,4 +50,7 @@ pub use error::{ConfigError, ConfigErrors, ErrorKind};
 pub use model::{
     Authentication, Config, ConfigDiff, Global, InstanceSpec, Scope, SyncGroupSpec, VirtualAddress,
     DEFAULT_CONTROL_SOCKET,
+};
+pub use plugins::{
+    AddressRule, CheckSpec, Grants, HostPattern, NotifierSpec, PluginSpec, Runner, Target,
 };

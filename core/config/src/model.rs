@@ -18,6 +18,7 @@ use vigil_vrrp::{
 
 use crate::duration::{format_duration, ser};
 use crate::error::{ConfigError, ConfigErrors, ErrorKind};
+use crate::plugins::{CheckSpec, NotifierSpec, PluginSpec};
 
 /// Where the control socket lives unless `[global] control_socket` says otherwise.
 pub const DEFAULT_CONTROL_SOCKET: &str = "/run/vigil/vigil.sock";
@@ -31,6 +32,12 @@ pub struct Config {
     pub instances: Vec<InstanceSpec>,
     /// The `[[sync_group]]` tables, in file order.
     pub sync_groups: Vec<SyncGroupSpec>,
+    /// The `[[plugin]]` tables: components under names of the operator's choosing.
+    pub plugins: Vec<PluginSpec>,
+    /// The `[[check]]` tables, in file order.
+    pub checks: Vec<CheckSpec>,
+    /// The `[[notifier]]` tables, in file order.
+    pub notifiers: Vec<NotifierSpec>,
 }
 
 /// Daemon-wide settings and the defaults every instance inherits.
@@ -65,6 +72,10 @@ pub struct Global {
     pub v3_checksum_as_v2: bool,
     /// Default of [`InstanceSpec::check_unicast_src`].
     pub check_unicast_src: bool,
+    /// Where `plugin = "NAME"` finds first-party plugins (`NAME.wasm`).
+    pub plugin_dir: PathBuf,
+    /// Where compiled components are cached; `None` disables the cache.
+    pub plugin_cache_dir: Option<PathBuf>,
 }
 
 impl Default for Global {
@@ -82,6 +93,8 @@ impl Default for Global {
             lower_prio_no_advert: false,
             v3_checksum_as_v2: false,
             check_unicast_src: true,
+            plugin_dir: PathBuf::from(crate::plugins::DEFAULT_PLUGIN_DIR),
+            plugin_cache_dir: Some(PathBuf::from(crate::plugins::DEFAULT_PLUGIN_CACHE_DIR)),
         }
     }
 }
@@ -464,6 +477,12 @@ impl Config {
             "check_unicast_src",
             &g.check_unicast_src.to_string(),
         );
+        kv(&mut o, "plugin_dir", &q(&g.plugin_dir.to_string_lossy()));
+        let cache = g
+            .plugin_cache_dir
+            .as_ref()
+            .map_or(String::new(), |p| p.to_string_lossy().into_owned());
+        kv(&mut o, "plugin_cache_dir", &q(&cache));
         for i in &self.instances {
             o.push_str("\n[[instance]]\n");
             kv(&mut o, "name", &q(&i.name));
@@ -540,7 +559,99 @@ impl Config {
             let m: Vec<String> = s.instances.iter().map(|n| q(n)).collect();
             kv(&mut o, "instances", &format!("[{}]", m.join(", ")));
         }
+        for p in &self.plugins {
+            o.push_str("\n[[plugin]]\n");
+            kv(&mut o, "name", &q(&p.name));
+            kv(&mut o, "path", &q(&p.path.to_string_lossy()));
+        }
+        for c in &self.checks {
+            o.push_str("\n[[check]]\n");
+            kv(&mut o, "name", &q(&c.name));
+            if let Some(t) = &c.target {
+                kv(&mut o, "target", &q(&t.to_string()));
+            }
+            kv(&mut o, "interval", &qd(c.interval));
+            kv(&mut o, "timeout", &qd(c.timeout));
+            kv(&mut o, "start_delay", &qd(c.start_delay));
+            kv(&mut o, "fall", &c.fall.to_string());
+            kv(&mut o, "rise", &c.rise.to_string());
+            runner_toml(&mut o, &c.runner);
+        }
+        for n in &self.notifiers {
+            o.push_str("\n[[notifier]]\n");
+            kv(&mut o, "name", &q(&n.name));
+            kv(&mut o, "timeout", &qd(n.timeout));
+            let m: Vec<String> = n.instances.iter().map(|i| q(i)).collect();
+            kv(&mut o, "instances", &format!("[{}]", m.join(", ")));
+            runner_toml(&mut o, &n.runner);
+        }
         o
+    }
+}
+
+/// The keys of a check's or notifier's runner. The plugin is written as it
+/// was (with `plugin_dir` and the `[[plugin]]` tables it resolves the same).
+fn runner_toml(o: &mut String, r: &crate::plugins::Runner) {
+    match r {
+        crate::plugins::Runner::Script { command, user } => {
+            kv(o, "unsandboxed_script", &q(command));
+            if let Some(u) = user {
+                kv(o, "user", &q(u));
+            }
+        }
+        crate::plugins::Runner::Plugin {
+            plugin,
+            config_json,
+            grants,
+            ..
+        } => {
+            kv(o, "plugin", &q(plugin));
+            let rules = |rs: &[crate::plugins::AddressRule]| -> String {
+                let v: Vec<String> = rs.iter().map(|r| q(&r.to_string())).collect();
+                format!("[{}]", v.join(", "))
+            };
+            kv(o, "allow_connect", &rules(&grants.connect));
+            kv(o, "allow_http", &rules(&grants.http));
+            kv(o, "allow_udp", &grants.udp.to_string());
+            kv(o, "allow_dns", &grants.dns.to_string());
+            let env: Vec<String> = grants
+                .env
+                .iter()
+                .map(|(k, v)| format!("{} = {}", q(k), q(v)))
+                .collect();
+            kv(o, "env", &format!("{{ {} }}", env.join(", ")));
+            // JSON objects from a TOML table convert back losslessly.
+            let table = serde_json::from_str::<toml::Value>(config_json)
+                .ok()
+                .and_then(|v| match v {
+                    toml::Value::Table(t) => Some(toml::Value::Table(t)),
+                    _ => None,
+                })
+                .map_or_else(|| "{}".to_string(), |t| inline(&t));
+            kv(o, "config", &table);
+        }
+    }
+}
+
+/// A TOML value on one line (tables as inline tables).
+fn inline(v: &toml::Value) -> String {
+    match v {
+        toml::Value::Table(t) => {
+            let parts: Vec<String> = t
+                .iter()
+                .map(|(k, v)| format!("{} = {}", q(k), inline(v)))
+                .collect();
+            if parts.is_empty() {
+                "{}".to_string()
+            } else {
+                format!("{{ {} }}", parts.join(", "))
+            }
+        }
+        toml::Value::Array(a) => {
+            let parts: Vec<String> = a.iter().map(inline).collect();
+            format!("[{}]", parts.join(", "))
+        }
+        other => other.to_string(),
     }
 }
 

@@ -29,6 +29,8 @@ pub(crate) struct RawGlobal {
     pub lower_prio_no_advert: Option<Spanned<bool>>,
     pub v3_checksum_as_v2: Option<Spanned<bool>>,
     pub check_unicast_src: Option<Spanned<bool>>,
+    pub plugin_dir: Option<Spanned<String>>,
+    pub plugin_cache_dir: Option<Spanned<String>>,
 }
 
 /// One `[[instance]]`.

@@ -22,6 +22,10 @@ use crate::error::{line_col, ConfigError, ConfigErrors, ErrorKind};
 use crate::model::{
     Authentication, Config, Global, InstanceSpec, Scope, SyncGroupSpec, VirtualAddress,
 };
+use crate::plugins::{
+    resolve_plugin, table_to_json, AddressRule, CheckSpec, Grants, NotifierSpec, PluginSpec,
+    RawCheck, RawNotifier, RawPlugin, Runner, Target,
+};
 use crate::raw::{RawAuth, RawDuration, RawGlobal, RawInstance, RawSyncGroup, RawVip, RawVmac};
 
 /// Collects the errors of one file.
@@ -47,6 +51,24 @@ impl Cx<'_> {
     /// An error about the value `v` of `key`.
     fn at<T>(&mut self, v: &Spanned<T>, section: &str, key: &str, kind: ErrorKind) {
         self.push(v.span(), section, Some(key), kind);
+    }
+
+    /// The directory relative paths in the file are relative to.
+    fn config_dir(&self) -> std::path::PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        }
+    }
+
+    /// `p` as written, made relative to the config file's directory.
+    fn relative(&self, p: &str) -> std::path::PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.config_dir().join(p)
+        }
     }
 
     fn finish(mut self) -> ConfigErrors {
@@ -91,6 +113,9 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
     let mut global: Option<Table<RawGlobal>> = None;
     let mut instances: Vec<Table<RawInstance>> = Vec::new();
     let mut groups: Vec<Table<RawSyncGroup>> = Vec::new();
+    let mut plugins: Vec<Table<RawPlugin>> = Vec::new();
+    let mut checks: Vec<Table<RawCheck>> = Vec::new();
+    let mut notifiers: Vec<Table<RawNotifier>> = Vec::new();
     for (key, item) in root.iter() {
         let key_span = root.key(key).and_then(|k| k.span()).unwrap_or(0..0);
         match key {
@@ -105,7 +130,7 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
                     },
                 ),
             },
-            "instance" | "sync_group" => {
+            "instance" | "sync_group" | "plugin" | "check" | "notifier" => {
                 let Some(elems) = array_of_tables(item) else {
                     cx.push(
                         key_span,
@@ -122,10 +147,12 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
                         Some(name) => format!("{key} {name:?}"),
                         None => format!("{key} #{}", n + 1),
                     };
-                    if key == "instance" {
-                        instances.push(table(&mut cx, t, section, start));
-                    } else {
-                        groups.push(table(&mut cx, t, section, start));
+                    match key {
+                        "instance" => instances.push(table(&mut cx, t, section, start)),
+                        "sync_group" => groups.push(table(&mut cx, t, section, start)),
+                        "plugin" => plugins.push(table(&mut cx, t, section, start)),
+                        "check" => checks.push(table(&mut cx, t, section, start)),
+                        _ => notifiers.push(table(&mut cx, t, section, start)),
                     }
                 }
             }
@@ -151,11 +178,20 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
     }
     cross_check(&mut cx, &checked);
     let sync_groups = validate_groups(&mut cx, groups, &known);
+    for g in &sync_groups {
+        known.insert(g.name.clone());
+    }
+    let plugins = validate_plugins(&mut cx, plugins);
+    let checks = validate_checks(&mut cx, &global, &plugins, checks);
+    let notifiers = validate_notifiers(&mut cx, &global, &plugins, notifiers, &known);
     if cx.errors.is_empty() {
         Ok(Config {
             global,
             instances: checked.into_iter().map(|c| c.spec).collect(),
             sync_groups,
+            plugins,
+            checks,
+            notifiers,
         })
     } else {
         Err(cx.finish())
@@ -313,7 +349,433 @@ fn validate_global(cx: &mut Cx<'_>, r: RawGlobal) -> Global {
     g.lower_prio_no_advert = flag(&r.lower_prio_no_advert, d.lower_prio_no_advert);
     g.v3_checksum_as_v2 = flag(&r.v3_checksum_as_v2, d.v3_checksum_as_v2);
     g.check_unicast_src = flag(&r.check_unicast_src, d.check_unicast_src);
+    if let Some(v) = &r.plugin_dir {
+        if v.get_ref().is_empty() {
+            cx.at(v, sec, "plugin_dir", ErrorKind::Empty);
+        }
+        g.plugin_dir = cx.relative(v.get_ref());
+    }
+    if let Some(v) = &r.plugin_cache_dir {
+        g.plugin_cache_dir = match v.get_ref().as_str() {
+            "" => None,
+            p => Some(cx.relative(p)),
+        };
+    }
     g
+}
+
+/// Plugin names are unique and name a `.wasm` file.
+fn validate_plugins(cx: &mut Cx<'_>, tables: Vec<Table<RawPlugin>>) -> Vec<PluginSpec> {
+    let mut out: Vec<PluginSpec> = Vec::new();
+    for t in tables {
+        let Some(r) = t.raw else { continue };
+        let sec = t.section.as_str();
+        let name = r.name.get_ref().clone();
+        if !unique_name(
+            cx,
+            sec,
+            &r.name,
+            out.iter().map(|p| p.name.as_str()),
+            "plugin",
+        ) {
+            continue;
+        }
+        if r.path.get_ref().is_empty() {
+            cx.at(&r.path, sec, "path", ErrorKind::Empty);
+            continue;
+        }
+        out.push(PluginSpec {
+            name,
+            path: cx.relative(r.path.get_ref()),
+        });
+    }
+    out
+}
+
+/// Checks `name` against earlier names; records an error and returns false on a clash.
+fn unique_name<'n>(
+    cx: &mut Cx<'_>,
+    sec: &str,
+    name: &Spanned<String>,
+    mut earlier: impl Iterator<Item = &'n str>,
+    what: &str,
+) -> bool {
+    let n = name.get_ref();
+    if n.is_empty() {
+        cx.at(name, sec, "name", ErrorKind::Empty);
+        return false;
+    }
+    if earlier.any(|e| e == n) {
+        cx.at(
+            name,
+            sec,
+            "name",
+            ErrorKind::Invalid {
+                message: format!("duplicate {what} name {n:?}"),
+            },
+        );
+        return false;
+    }
+    true
+}
+
+/// The keys that say what runs a check or notifier, before validation.
+struct RawRunner<'r> {
+    plugin: &'r Option<Spanned<String>>,
+    script: &'r Option<Spanned<String>>,
+    user: &'r Option<Spanned<String>>,
+    allow_connect: &'r [Spanned<String>],
+    allow_http: &'r [Spanned<String>],
+    allow_udp: &'r Option<Spanned<bool>>,
+    allow_dns: &'r Option<Spanned<bool>>,
+    env: &'r Option<Spanned<std::collections::BTreeMap<String, String>>>,
+    config: &'r Option<Spanned<toml::Table>>,
+}
+
+/// Exactly one of `plugin` / `unsandboxed_script`; sandbox keys only with a
+/// plugin, `user` only with a script.
+fn runner(
+    cx: &mut Cx<'_>,
+    g: &Global,
+    plugins: &[PluginSpec],
+    sec: &str,
+    start: usize,
+    r: RawRunner<'_>,
+    target: Option<&Target>,
+) -> Option<Runner> {
+    let misplaced = |cx: &mut Cx<'_>, at: Range<usize>, key: &str, why: &str| {
+        cx.push(
+            at,
+            sec,
+            Some(key),
+            ErrorKind::Invalid {
+                message: why.to_string(),
+            },
+        )
+    };
+    match (r.plugin, r.script) {
+        (Some(p), Some(s)) => {
+            misplaced(
+                cx,
+                s.span(),
+                "unsandboxed_script",
+                &format!(
+                    "give either `plugin` ({:?}) or `unsandboxed_script`, not both",
+                    p.get_ref()
+                ),
+            );
+            None
+        }
+        (None, None) => {
+            cx.push(
+                start..start,
+                sec,
+                None,
+                ErrorKind::Invalid {
+                    message: "needs `plugin = \"NAME\"` (a sandboxed WebAssembly plugin) or `unsandboxed_script = \"COMMAND\"`".into(),
+                },
+            );
+            None
+        }
+        (None, Some(s)) => {
+            let sandbox_only = "only plugins take capabilities: a script runs unsandboxed";
+            for v in r.allow_connect.iter().chain(r.allow_http) {
+                misplaced(cx, v.span(), "allow_*", sandbox_only);
+            }
+            for (key, v) in [("allow_udp", r.allow_udp), ("allow_dns", r.allow_dns)] {
+                if let Some(v) = v {
+                    misplaced(cx, v.span(), key, sandbox_only);
+                }
+            }
+            if let Some(v) = r.env {
+                misplaced(cx, v.span(), "env", sandbox_only);
+            }
+            if let Some(v) = r.config {
+                misplaced(
+                    cx,
+                    v.span(),
+                    "config",
+                    "`config` is passed to plugins; a script takes its arguments in the command",
+                );
+            }
+            if s.get_ref().trim().is_empty() {
+                cx.at(s, sec, "unsandboxed_script", ErrorKind::Empty);
+                return None;
+            }
+            if let Some(u) = r.user {
+                if u.get_ref().is_empty() {
+                    cx.at(u, sec, "user", ErrorKind::Empty);
+                }
+            }
+            Some(Runner::Script {
+                command: s.get_ref().clone(),
+                user: r.user.as_ref().map(|u| u.get_ref().clone()),
+            })
+        }
+        (Some(p), None) => {
+            if let Some(u) = r.user {
+                misplaced(
+                    cx,
+                    u.span(),
+                    "user",
+                    "plugins run in the sandbox, not as a user; `user` is for `unsandboxed_script`",
+                );
+            }
+            if p.get_ref().is_empty() {
+                cx.at(p, sec, "plugin", ErrorKind::Empty);
+                return None;
+            }
+            let mut grants = Grants::default();
+            let mut ok = true;
+            for (key, list, out) in [
+                ("allow_connect", r.allow_connect, &mut grants.connect),
+                ("allow_http", r.allow_http, &mut grants.http),
+            ] {
+                for (n, v) in list.iter().enumerate() {
+                    match v.get_ref().parse::<AddressRule>() {
+                        Ok(rule) => {
+                            if key == "allow_connect"
+                                && matches!(rule.host, crate::plugins::HostPattern::Name(_))
+                            {
+                                ok = false;
+                                misplaced(
+                                    cx,
+                                    v.span(),
+                                    &format!("{key}[{n}]"),
+                                    "sockets see addresses, not names: grant an address or network (names are for `allow_http`)",
+                                );
+                            } else {
+                                out.push(rule);
+                            }
+                        }
+                        Err(reason) => {
+                            ok = false;
+                            misplaced(cx, v.span(), &format!("{key}[{n}]"), &reason);
+                        }
+                    }
+                }
+            }
+            grants.udp = flag(r.allow_udp, false);
+            grants.dns = flag(r.allow_dns, false);
+            grants.env = r
+                .env
+                .as_ref()
+                .map(|e| e.get_ref().clone())
+                .unwrap_or_default();
+            // The check's own target is what the operator pointed it at:
+            // granted unless the table lists grants of its own.
+            if grants.connect.is_empty() && grants.http.is_empty() {
+                if let Some(ip) = target.and_then(Target::ip) {
+                    let rule = AddressRule {
+                        host: crate::plugins::HostPattern::Net {
+                            addr: ip,
+                            prefix: if ip.is_ipv4() { 32 } else { 128 },
+                        },
+                        port: target.and_then(|t| t.port),
+                    };
+                    grants.connect.push(rule.clone());
+                    grants.http.push(rule);
+                }
+            }
+            let config_json = r
+                .config
+                .as_ref()
+                .map_or_else(|| "{}".to_string(), |c| table_to_json(c.get_ref()));
+            let path = resolve_plugin(p.get_ref(), plugins, &g.plugin_dir, &cx.config_dir());
+            ok.then(|| Runner::Plugin {
+                plugin: p.get_ref().clone(),
+                path,
+                config_json,
+                grants,
+            })
+        }
+    }
+}
+
+fn validate_checks(
+    cx: &mut Cx<'_>,
+    g: &Global,
+    plugins: &[PluginSpec],
+    tables: Vec<Table<RawCheck>>,
+) -> Vec<CheckSpec> {
+    let mut out: Vec<CheckSpec> = Vec::new();
+    for t in tables {
+        let Some(r) = t.raw else { continue };
+        let sec = t.section.as_str();
+        let unique = unique_name(
+            cx,
+            sec,
+            &r.name,
+            out.iter().map(|c| c.name.as_str()),
+            "check",
+        );
+        let target = r
+            .target
+            .as_ref()
+            .and_then(|v| match v.get_ref().parse::<Target>() {
+                Ok(t) => Some(t),
+                Err(reason) => {
+                    cx.at(v, sec, "target", ErrorKind::Invalid { message: reason });
+                    None
+                }
+            });
+        let interval =
+            opt_duration(cx, sec, "interval", &r.interval).unwrap_or(Duration::from_secs(2));
+        let timeout = opt_duration(cx, sec, "timeout", &r.timeout)
+            .unwrap_or_else(|| interval.min(Duration::from_secs(1)));
+        let start_delay = opt_duration(cx, sec, "start_delay", &r.start_delay).unwrap_or_default();
+        if let Some(v) = &r.interval {
+            if interval < Duration::from_millis(10) {
+                cx.at(
+                    v,
+                    sec,
+                    "interval",
+                    ErrorKind::Invalid {
+                        message: "a check interval must be at least 10ms".into(),
+                    },
+                );
+            }
+        }
+        if let Some(v) = &r.timeout {
+            if timeout.is_zero() {
+                cx.at(
+                    v,
+                    sec,
+                    "timeout",
+                    ErrorKind::Invalid {
+                        message: "must be more than 0s".into(),
+                    },
+                );
+            } else if timeout > interval {
+                cx.at(
+                    v,
+                    sec,
+                    "timeout",
+                    ErrorKind::Invalid {
+                        message: format!(
+                            "timeout {} is longer than interval {}: a check runs once at a time",
+                            crate::format_duration(timeout),
+                            crate::format_duration(interval)
+                        ),
+                    },
+                );
+            }
+        }
+        let count = |cx: &mut Cx<'_>, key: &str, v: &Option<Spanned<i64>>| -> u32 {
+            v.as_ref()
+                .and_then(|v| int_in(cx, sec, key, v, 1, 255, "1..=255 consecutive results"))
+                .map_or(1, u32::from)
+        };
+        let fall = count(cx, "fall", &r.fall);
+        let rise = count(cx, "rise", &r.rise);
+        let run = runner(
+            cx,
+            g,
+            plugins,
+            sec,
+            t.start,
+            RawRunner {
+                plugin: &r.plugin,
+                script: &r.unsandboxed_script,
+                user: &r.user,
+                allow_connect: &r.allow_connect,
+                allow_http: &r.allow_http,
+                allow_udp: &r.allow_udp,
+                allow_dns: &r.allow_dns,
+                env: &r.env,
+                config: &r.config,
+            },
+            target.as_ref(),
+        );
+        if let (true, Some(runner)) = (unique, run) {
+            out.push(CheckSpec {
+                name: r.name.get_ref().clone(),
+                target,
+                runner,
+                interval,
+                timeout,
+                start_delay,
+                fall,
+                rise,
+            });
+        }
+    }
+    out
+}
+
+fn validate_notifiers(
+    cx: &mut Cx<'_>,
+    g: &Global,
+    plugins: &[PluginSpec],
+    tables: Vec<Table<RawNotifier>>,
+    known: &HashSet<String>,
+) -> Vec<NotifierSpec> {
+    let mut out: Vec<NotifierSpec> = Vec::new();
+    for t in tables {
+        let Some(r) = t.raw else { continue };
+        let sec = t.section.as_str();
+        let unique = unique_name(
+            cx,
+            sec,
+            &r.name,
+            out.iter().map(|c| c.name.as_str()),
+            "notifier",
+        );
+        let timeout =
+            opt_duration(cx, sec, "timeout", &r.timeout).unwrap_or(Duration::from_secs(5));
+        if let (Some(v), true) = (&r.timeout, timeout.is_zero()) {
+            cx.at(
+                v,
+                sec,
+                "timeout",
+                ErrorKind::Invalid {
+                    message: "must be more than 0s".into(),
+                },
+            );
+        }
+        let mut instances = Vec::new();
+        for (n, v) in r.instances.iter().enumerate() {
+            if !known.contains(v.get_ref()) {
+                cx.at(
+                    v,
+                    sec,
+                    &format!("instances[{n}]"),
+                    ErrorKind::UnknownInstance {
+                        name: v.get_ref().clone(),
+                    },
+                );
+            }
+            instances.push(v.get_ref().clone());
+        }
+        let run = runner(
+            cx,
+            g,
+            plugins,
+            sec,
+            t.start,
+            RawRunner {
+                plugin: &r.plugin,
+                script: &r.unsandboxed_script,
+                user: &r.user,
+                allow_connect: &r.allow_connect,
+                allow_http: &r.allow_http,
+                allow_udp: &r.allow_udp,
+                allow_dns: &r.allow_dns,
+                env: &r.env,
+                config: &r.config,
+            },
+            None,
+        );
+        if let (true, Some(runner)) = (unique, run) {
+            out.push(NotifierSpec {
+                name: r.name.get_ref().clone(),
+                runner,
+                timeout,
+                instances,
+            });
+        }
+    }
+    out
 }
 
 /// An instance and what the cross-instance checks need.
