@@ -1468,12 +1468,12 @@ fn check_interval(cx: &mut Cx<'_>, sec: &str, v: &Spanned<RawDuration>, d: Durat
     let ns = as_nanos(d);
     let (ok, expected, n) = match ver {
         Version::V2 => (
-            ns % 1_000_000_000 == 0 && (1..=255).contains(&(ns / 1_000_000_000)),
+            ns.is_multiple_of(1_000_000_000) && (1..=255).contains(&(ns / 1_000_000_000)),
             "whole seconds from \"1s\" to \"255s\"",
             2,
         ),
         Version::V3 => (
-            ns % 10_000_000 == 0 && (1..=4095).contains(&(ns / 10_000_000)),
+            ns.is_multiple_of(10_000_000) && (1..=4095).contains(&(ns / 10_000_000)),
             "a multiple of 10ms from \"10ms\" to \"40.95s\"",
             3,
         ),

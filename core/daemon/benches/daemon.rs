@@ -396,7 +396,7 @@ fn vigil_config(socket: &Path, p: Proto, prio: u8, insts: &[Inst]) -> String {
 
 fn advert_int(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         (ms / 1000).to_string()
     } else {
         let f = format!("{:03}", ms % 1000);

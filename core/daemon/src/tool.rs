@@ -94,7 +94,7 @@ pub async fn send(a: &SendArgs) -> Result<bool> {
 
 fn decode_hex(h: &str) -> Result<Vec<u8>> {
     let h: String = h.chars().filter(|c| !c.is_whitespace()).collect();
-    if h.len() % 2 != 0 {
+    if !h.len().is_multiple_of(2) {
         bail!("--raw-hex needs an even number of hex digits");
     }
     (0..h.len())

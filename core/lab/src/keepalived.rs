@@ -98,12 +98,12 @@ impl KeepalivedConfig {
         }
         let ms = self.advert.as_millis();
         match self.version {
-            VrrpVersion::V2 if ms % 1000 != 0 || !(1000..=255_000).contains(&ms) => {
+            VrrpVersion::V2 if !ms.is_multiple_of(1000) || !(1000..=255_000).contains(&ms) => {
                 return bad(format!(
                     "VRRPv2 advert must be 1..=255 whole seconds, got {ms} ms"
                 ));
             }
-            VrrpVersion::V3 if ms % 10 != 0 || !(10..=40_950).contains(&ms) => {
+            VrrpVersion::V3 if !ms.is_multiple_of(10) || !(10..=40_950).contains(&ms) => {
                 return bad(format!(
                     "VRRPv3 advert must be a multiple of 10 ms in 10..=40950 ms, got {ms} ms"
                 ));

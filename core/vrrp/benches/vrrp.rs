@@ -206,7 +206,7 @@ fn bench_engine(c: &mut Criterion) {
             });
         });
         // Every period every master sent exactly one advert.
-        assert!(sent > 0 && sent % N as u64 == 0, "sent {sent}");
+        assert!(sent > 0 && sent.is_multiple_of(N as u64), "sent {sent}");
     }
 
     // Backups: each of the 1,000 instances receives one advert per period

@@ -141,7 +141,7 @@ impl Interval {
 
     /// Whether VRRPv2's one-byte seconds field can carry this interval.
     pub fn is_v2_representable(self) -> bool {
-        self.0 % 100 == 0 && self.0 / 100 >= 1 && self.0 / 100 <= 255
+        self.0.is_multiple_of(100) && self.0 / 100 >= 1 && self.0 / 100 <= 255
     }
 
     /// Whether VRRPv3's 12-bit centiseconds field can carry this interval.

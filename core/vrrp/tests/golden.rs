@@ -88,7 +88,7 @@ fn data_dir() -> PathBuf {
 }
 
 fn hex_decode(s: &str) -> Result<Vec<u8>, Box<dyn Error>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return Err(format!("odd number of hex digits in {s:?}").into());
     }
     (0..s.len())

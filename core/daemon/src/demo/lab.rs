@@ -54,10 +54,10 @@ impl Clock {
 }
 
 pub fn run(args: &DemoArgs) -> Result<bool> {
-    if args.vrrp_version == 2 && args.advert_ms % 1000 != 0 {
+    if args.vrrp_version == 2 && !args.advert_ms.is_multiple_of(1000) {
         bail!("VRRPv2 counts whole seconds: use --advert-ms 1000 (or a multiple)");
     }
-    if args.advert_ms % 10 != 0 || args.advert_ms == 0 || args.advert_ms > 40_950 {
+    if !args.advert_ms.is_multiple_of(10) || args.advert_ms == 0 || args.advert_ms > 40_950 {
         bail!("--advert-ms must be a multiple of 10 between 10 and 40950");
     }
     let advert = Duration::from_millis(u64::from(args.advert_ms));
@@ -239,7 +239,7 @@ pub fn run(args: &DemoArgs) -> Result<bool> {
 }
 
 fn write_config(path: &Path, socket: &Path, args: &DemoArgs, prio: u8) -> Result<()> {
-    let interval = if args.advert_ms % 1000 == 0 {
+    let interval = if args.advert_ms.is_multiple_of(1000) {
         format!("{}s", args.advert_ms / 1000)
     } else {
         format!("{}ms", args.advert_ms)

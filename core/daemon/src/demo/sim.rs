@@ -28,7 +28,7 @@ pub fn run(args: &DemoArgs) -> Result<String> {
     } else {
         Version::V3
     };
-    if args.advert_ms % 10 != 0 || args.advert_ms == 0 {
+    if !args.advert_ms.is_multiple_of(10) || args.advert_ms == 0 {
         bail!("--advert-ms must be a positive multiple of 10 ms (VRRPv3 counts centiseconds)");
     }
     let cs = u16::try_from(args.advert_ms / 10).context("--advert-ms is too large")?;
