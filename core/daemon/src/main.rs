@@ -14,6 +14,7 @@ mod control;
 mod daemon;
 mod demo;
 mod net;
+mod script;
 mod status;
 mod tool;
 
