@@ -248,13 +248,15 @@ mod tests {
         Timestamp::from_millis(n)
     }
 
-    /// Run every due check and answer with `result(id, run)`; returns the
-    /// start times per check and the health changes.
+    /// Start times per check, and the health changes.
+    type Trace = (Vec<Vec<Timestamp>>, Vec<(Timestamp, CheckId, bool)>);
+
+    /// Run every due check and answer with `result(id, run)`.
     fn drive(
         s: &mut Scheduler,
         until: Timestamp,
         mut result: impl FnMut(CheckId, u64) -> bool,
-    ) -> (Vec<Vec<Timestamp>>, Vec<(Timestamp, CheckId, bool)>) {
+    ) -> Trace {
         let mut starts = vec![Vec::new(); s.len()];
         let mut changes = Vec::new();
         while let Some(t) = s.poll_timeout() {
