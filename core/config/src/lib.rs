@@ -48,8 +48,8 @@ mod validate;
 pub use duration::{format_duration, parse_duration};
 pub use error::{ConfigError, ConfigErrors, ErrorKind};
 pub use model::{
-    Authentication, Config, ConfigDiff, Global, InstanceSpec, Scope, SyncGroupSpec, VirtualAddress,
-    DEFAULT_CONTROL_SOCKET,
+    Authentication, Config, ConfigDiff, Global, InstanceSpec, Scope, SyncGroupSpec, TrackSpec,
+    TrackTarget, VirtualAddress, DEFAULT_CONTROL_SOCKET,
 };
 pub use plugins::{
     AddressRule, CheckSpec, Grants, HostPattern, NotifierSpec, PluginSpec, Runner, Target,

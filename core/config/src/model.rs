@@ -257,6 +257,33 @@ pub struct InstanceSpec {
     pub lower_prio_no_advert: bool,
     /// VRRPv3 over IPv4 without the pseudo-header in the checksum.
     pub v3_checksum_as_v2: bool,
+    /// Checks, interfaces and files that move the priority or cause Fault.
+    pub tracks: Vec<TrackSpec>,
+}
+
+/// What a tracked object is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
+pub enum TrackTarget {
+    /// A `[[check]]` by name.
+    Check(String),
+    /// A network interface: down when its link is down or it is gone.
+    Interface(String),
+    /// A file holding an integer.
+    File(PathBuf),
+}
+
+/// One tracked object of an instance (keepalived's `track_script`,
+/// `track_interface`, `track_file`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TrackSpec {
+    /// What is tracked.
+    pub target: TrackTarget,
+    /// `None`: Fault while down. `Some(w)`: `w > 0` adds `w` while up,
+    /// `w < 0` subtracts while down; a file adds value × `w`.
+    pub weight: Option<i32>,
+    /// Swap up and down (keepalived's `reverse`).
+    pub reverse: bool,
 }
 
 impl InstanceSpec {
@@ -552,6 +579,35 @@ impl Config {
                 "v3_checksum_as_v2",
                 &i.v3_checksum_as_v2.to_string(),
             );
+            for (key, field) in [
+                ("track_checks", "check"),
+                ("track_interfaces", "interface"),
+                ("track_files", "file"),
+            ] {
+                let items: Vec<String> = i
+                    .tracks
+                    .iter()
+                    .filter_map(|t| {
+                        let name = match (&t.target, field) {
+                            (TrackTarget::Check(n), "check") => n.clone(),
+                            (TrackTarget::Interface(n), "interface") => n.clone(),
+                            (TrackTarget::File(p), "file") => p.to_string_lossy().into_owned(),
+                            _ => return None,
+                        };
+                        let mut parts = vec![format!("{field} = {}", q(&name))];
+                        if let Some(w) = t.weight {
+                            parts.push(format!("weight = {w}"));
+                        }
+                        if t.reverse {
+                            parts.push("reverse = true".into());
+                        }
+                        Some(format!("{{ {} }}", parts.join(", ")))
+                    })
+                    .collect();
+                if !items.is_empty() {
+                    kv(&mut o, key, &format!("[{}]", items.join(", ")));
+                }
+            }
         }
         for s in &self.sync_groups {
             o.push_str("\n[[sync_group]]\n");
@@ -575,6 +631,10 @@ impl Config {
             kv(&mut o, "start_delay", &qd(c.start_delay));
             kv(&mut o, "fall", &c.fall.to_string());
             kv(&mut o, "rise", &c.rise.to_string());
+            kv(&mut o, "init_fail", &c.init_fail.to_string());
+            if let Some(d) = c.retry_delay {
+                kv(&mut o, "retry_delay", &qd(d));
+            }
             runner_toml(&mut o, &c.runner);
         }
         for n in &self.notifiers {
@@ -583,6 +643,11 @@ impl Config {
             kv(&mut o, "timeout", &qd(n.timeout));
             let m: Vec<String> = n.instances.iter().map(|i| q(i)).collect();
             kv(&mut o, "instances", &format!("[{}]", m.join(", ")));
+            let on: Vec<String> = n.on.iter().map(|i| q(i)).collect();
+            kv(&mut o, "on", &format!("[{}]", on.join(", ")));
+            if !n.runner.is_sandboxed() {
+                kv(&mut o, "append_args", &n.append_args.to_string());
+            }
             runner_toml(&mut o, &n.runner);
         }
         o

@@ -352,6 +352,12 @@ pub struct CheckSpec {
     pub fall: u32,
     /// Consecutive successes that make a failed check healthy.
     pub rise: u32,
+    /// Start failed until the first `rise` successes (keepalived's `init_fail`).
+    pub init_fail: bool,
+    /// After a failure that has not yet made the check fail, retry after
+    /// this delay instead of a full interval (keepalived's `delay_before_retry`).
+    #[serde(serialize_with = "ser::opt_duration")]
+    pub retry_delay: Option<Duration>,
 }
 
 /// One `[[notifier]]`: told about every state transition.
@@ -366,6 +372,13 @@ pub struct NotifierSpec {
     pub timeout: Duration,
     /// Instances and sync groups it listens to; empty means all.
     pub instances: Vec<String>,
+    /// The new states it is told about (`master`, `backup`, `fault`, `stop`);
+    /// empty means all. keepalived's `notify_master` is `on = ["master"]`.
+    pub on: Vec<String>,
+    /// Scripts: append keepalived's `TYPE NAME STATE PRIORITY` arguments
+    /// (as for `notify`); `false` runs the command as written (as for
+    /// `notify_master` & co.).
+    pub append_args: bool,
 }
 
 /// `[[plugin]]` as written.
@@ -390,6 +403,8 @@ pub(crate) struct RawCheck {
     pub start_delay: Option<Spanned<RawDuration>>,
     pub fall: Option<Spanned<i64>>,
     pub rise: Option<Spanned<i64>>,
+    pub init_fail: Option<Spanned<bool>>,
+    pub retry_delay: Option<Spanned<RawDuration>>,
     #[serde(default)]
     pub allow_connect: Vec<Spanned<String>>,
     #[serde(default)]
@@ -411,6 +426,9 @@ pub(crate) struct RawNotifier {
     pub timeout: Option<Spanned<RawDuration>>,
     #[serde(default)]
     pub instances: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub on: Vec<Spanned<String>>,
+    pub append_args: Option<Spanned<bool>>,
     #[serde(default)]
     pub allow_connect: Vec<Spanned<String>>,
     #[serde(default)]

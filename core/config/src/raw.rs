@@ -64,6 +64,51 @@ pub(crate) struct RawInstance {
     pub garp_master_refresh_repeat: Option<Spanned<i64>>,
     pub lower_prio_no_advert: Option<Spanned<bool>>,
     pub v3_checksum_as_v2: Option<Spanned<bool>>,
+    #[serde(default)]
+    pub track_checks: Vec<Spanned<RawTrack>>,
+    #[serde(default)]
+    pub track_interfaces: Vec<Spanned<RawTrack>>,
+    #[serde(default)]
+    pub track_files: Vec<Spanned<RawTrack>>,
+}
+
+/// The long form of a tracked object: exactly one of `check`, `interface`,
+/// `file` (the one its list is about), and an optional weight.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTrackTable {
+    pub check: Option<Spanned<String>>,
+    pub interface: Option<Spanned<String>>,
+    pub file: Option<Spanned<String>>,
+    pub weight: Option<Spanned<i64>>,
+    pub reverse: Option<Spanned<bool>>,
+}
+
+/// A tracked object: `"name"` (no weight: Fault while down) or the table.
+#[derive(Debug)]
+pub(crate) enum RawTrack {
+    Short(String),
+    Full(RawTrackTable),
+}
+
+impl<'de> Deserialize<'de> for RawTrack {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawTrack;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a name like \"web\" or a table { check = \"web\", weight = -20 }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawTrack, E> {
+                Ok(RawTrack::Short(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawTrack, A::Error> {
+                RawTrackTable::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawTrack::Full)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `authentication = { type = "pass", password = "..." }`.

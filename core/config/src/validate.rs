@@ -20,7 +20,8 @@ use vigil_vrrp::{Family, InitialState, Version};
 use crate::duration::{as_nanos, parse_duration};
 use crate::error::{line_col, ConfigError, ConfigErrors, ErrorKind};
 use crate::model::{
-    Authentication, Config, Global, InstanceSpec, Scope, SyncGroupSpec, VirtualAddress,
+    Authentication, Config, Global, InstanceSpec, Scope, SyncGroupSpec, TrackSpec, TrackTarget,
+    VirtualAddress,
 };
 use crate::plugins::{
     resolve_plugin, table_to_json, AddressRule, CheckSpec, Grants, NotifierSpec, PluginSpec,
@@ -183,6 +184,21 @@ pub(crate) fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
     }
     let plugins = validate_plugins(&mut cx, plugins);
     let checks = validate_checks(&mut cx, &global, &plugins, checks);
+    for c in &checked {
+        let sec = format!("instance {:?}", c.spec.name);
+        for (name, span, key) in &c.check_refs {
+            if !checks.iter().any(|k| k.name == *name) {
+                cx.push(
+                    span.clone(),
+                    &sec,
+                    Some(key),
+                    ErrorKind::Invalid {
+                        message: format!("no [[check]] named {name:?}"),
+                    },
+                );
+            }
+        }
+    }
     let notifiers = validate_notifiers(&mut cx, &global, &plugins, notifiers, &known);
     if cx.errors.is_empty() {
         Ok(Config {
@@ -362,6 +378,103 @@ fn validate_global(cx: &mut Cx<'_>, r: RawGlobal) -> Global {
         };
     }
     g
+}
+
+/// One entry of `track_checks` / `track_interfaces` / `track_files`.
+fn track(
+    cx: &mut Cx<'_>,
+    sec: &str,
+    key: &str,
+    item: &Spanned<crate::raw::RawTrack>,
+    field: &str,
+) -> Option<TrackSpec> {
+    use crate::raw::RawTrack;
+    let (name, weight, reverse) = match item.get_ref() {
+        RawTrack::Short(n) => (n.clone(), None, false),
+        RawTrack::Full(t) => {
+            let given = [
+                ("check", &t.check),
+                ("interface", &t.interface),
+                ("file", &t.file),
+            ];
+            let mut name = None;
+            for (k, v) in given {
+                match (k == field, v) {
+                    (true, Some(v)) => name = Some(v.get_ref().clone()),
+                    (false, Some(v)) => {
+                        cx.at(
+                            v,
+                            sec,
+                            &format!("{key}.{k}"),
+                            ErrorKind::Invalid {
+                                message: format!(
+                                    "this list tracks {field}s: write `{field} = ...`"
+                                ),
+                            },
+                        );
+                        return None;
+                    }
+                    _ => {}
+                }
+            }
+            let Some(name) = name else {
+                cx.at(
+                    item,
+                    sec,
+                    key,
+                    ErrorKind::Invalid {
+                        message: format!("missing `{field} = ...`"),
+                    },
+                );
+                return None;
+            };
+            let weight = match &t.weight {
+                Some(w) => {
+                    let n = *w.get_ref();
+                    if !(-254..=254).contains(&n) {
+                        cx.at(
+                            w,
+                            sec,
+                            &format!("{key}.weight"),
+                            ErrorKind::Range {
+                                value: n,
+                                expected: "-254..=254 (leave it out, or 0, for Fault while down)"
+                                    .into(),
+                            },
+                        );
+                        return None;
+                    }
+                    i32::try_from(n).ok().filter(|n| *n != 0)
+                }
+                None => None,
+            };
+            (
+                name,
+                weight,
+                t.reverse.as_ref().is_some_and(|r| *r.get_ref()),
+            )
+        }
+    };
+    if name.is_empty() {
+        cx.at(item, sec, key, ErrorKind::Empty);
+        return None;
+    }
+    let target = match field {
+        "check" => TrackTarget::Check(name),
+        "interface" => {
+            if let Err(reason) = check_ifname(&name) {
+                cx.at(item, sec, key, ErrorKind::InterfaceName { name, reason });
+                return None;
+            }
+            TrackTarget::Interface(name)
+        }
+        _ => TrackTarget::File(cx.relative(&name)),
+    };
+    Some(TrackSpec {
+        target,
+        weight,
+        reverse,
+    })
 }
 
 /// Plugin names are unique and name a `.wasm` file.
@@ -687,6 +800,23 @@ fn validate_checks(
             },
             target.as_ref(),
         );
+        let retry_delay = opt_duration(cx, sec, "retry_delay", &r.retry_delay);
+        if let (Some(v), Some(d)) = (&r.retry_delay, retry_delay) {
+            if d < timeout || d > interval {
+                cx.at(
+                    v,
+                    sec,
+                    "retry_delay",
+                    ErrorKind::Invalid {
+                        message: format!(
+                            "must lie between timeout ({}) and interval ({})",
+                            crate::format_duration(timeout),
+                            crate::format_duration(interval)
+                        ),
+                    },
+                );
+            }
+        }
         if let (true, Some(runner)) = (unique, run) {
             out.push(CheckSpec {
                 name: r.name.get_ref().clone(),
@@ -697,6 +827,8 @@ fn validate_checks(
                 start_delay,
                 fall,
                 rise,
+                init_fail: flag(&r.init_fail, false),
+                retry_delay,
             });
         }
     }
@@ -766,12 +898,40 @@ fn validate_notifiers(
             },
             None,
         );
+        let mut on = Vec::new();
+        for (n, v) in r.on.iter().enumerate() {
+            match v.get_ref().as_str() {
+                s @ ("master" | "backup" | "fault" | "stop") => on.push(s.to_string()),
+                other => cx.at(
+                    v,
+                    sec,
+                    &format!("on[{n}]"),
+                    ErrorKind::UnknownValue {
+                        text: other.into(),
+                        expected: "\"master\", \"backup\", \"fault\" or \"stop\"".into(),
+                    },
+                ),
+            }
+        }
+        if let (Some(v), Some(Runner::Plugin { .. })) = (&r.append_args, &run) {
+            cx.at(
+                v,
+                sec,
+                "append_args",
+                ErrorKind::Invalid {
+                    message: "only scripts take arguments; plugins receive the transition itself"
+                        .into(),
+                },
+            );
+        }
         if let (true, Some(runner)) = (unique, run) {
             out.push(NotifierSpec {
                 name: r.name.get_ref().clone(),
                 runner,
                 timeout,
                 instances,
+                on,
+                append_args: flag(&r.append_args, true),
             });
         }
     }
@@ -781,6 +941,9 @@ fn validate_notifiers(
 /// An instance and what the cross-instance checks need.
 struct Checked {
     spec: InstanceSpec,
+    /// `track_checks` names with where they were written, checked once the
+    /// `[[check]]` tables are known.
+    check_refs: Vec<(String, Range<usize>, String)>,
     name_span: Range<usize>,
     /// Span of `vrid`, when the VRID itself was valid.
     vrid_span: Option<Range<usize>>,
@@ -1012,9 +1175,44 @@ fn validate_instance(cx: &mut Cx<'_>, g: &Global, sec: &str, r: RawInstance) -> 
         gna_interval: g.gna_interval,
         lower_prio_no_advert: flag(&r.lower_prio_no_advert, g.lower_prio_no_advert),
         v3_checksum_as_v2: flag(&r.v3_checksum_as_v2, g.v3_checksum_as_v2),
+        tracks: Vec::new(),
     };
+    let mut spec = spec;
+    let mut check_refs = Vec::new();
+    for (list, field) in [
+        (&r.track_checks, "check"),
+        (&r.track_interfaces, "interface"),
+        (&r.track_files, "file"),
+    ] {
+        let key = match field {
+            "check" => "track_checks",
+            "interface" => "track_interfaces",
+            _ => "track_files",
+        };
+        for (n, item) in list.iter().enumerate() {
+            let at = format!("{key}[{n}]");
+            if let Some(t) = track(cx, sec, &at, item, field) {
+                if let TrackTarget::Check(c) = &t.target {
+                    check_refs.push((c.clone(), item.span(), at.clone()));
+                }
+                if spec.tracks.iter().any(|x| x.target == t.target) {
+                    cx.at(
+                        item,
+                        sec,
+                        &at,
+                        ErrorKind::Invalid {
+                            message: format!("{field} tracked twice"),
+                        },
+                    );
+                    continue;
+                }
+                spec.tracks.push(t);
+            }
+        }
+    }
     Checked {
         spec,
+        check_refs,
         name_span: r.name.span(),
         vrid_span: vrid.map(|_| r.vrid.span()),
         interface_ok,

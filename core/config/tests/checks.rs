@@ -36,6 +36,9 @@ interface = "eth0"
 vrid = 51
 priority = 150
 virtual_addresses = ["192.0.2.100/24"]
+track_checks = ["legacy", { check = "web", weight = -20 }, { check = "db", weight = 10, reverse = true }]
+track_interfaces = ["eth1", { interface = "eth2", weight = -5 }]
+track_files = [{ file = "prio", weight = 2 }]
 
 [[plugin]]
 name = "mine"
@@ -49,6 +52,8 @@ interval = "2s"
 timeout = "500ms"
 fall = 3
 rise = 2
+init_fail = true
+retry_delay = "1s"
 config = { path = "/health", status = [200, "300-399"], nested = { on = true } }
 
 [[check]]
@@ -74,6 +79,12 @@ config = { url = "https://hooks.example/vigil" }
 [[notifier]]
 name = "script"
 unsandboxed_script = "/etc/vigil/notify.sh"
+
+[[notifier]]
+name = "on-master"
+unsandboxed_script = "/etc/vigil/became-master.sh"
+on = ["master"]
+append_args = false
 "#;
 
 #[test]
@@ -129,9 +140,50 @@ fn full_example_is_understood() {
             user: Some("nobody".into())
         }
     );
-    assert_eq!(c.notifiers.len(), 2);
+    assert_eq!(c.notifiers.len(), 3);
     assert_eq!(c.notifiers[0].instances, ["VI_1"]);
     assert_eq!(c.notifiers[0].timeout, Duration::from_secs(5));
+    assert!(c.notifiers[1].on.is_empty() && c.notifiers[1].append_args);
+    assert_eq!(c.notifiers[2].on, ["master"]);
+    assert!(!c.notifiers[2].append_args);
+    assert!(web.init_fail && !db.init_fail);
+    assert_eq!(web.retry_delay, Some(Duration::from_secs(1)));
+
+    use vigil_config::{TrackSpec, TrackTarget};
+    let t = &c.instances[0].tracks;
+    assert_eq!(t.len(), 6);
+    assert_eq!(
+        t[0],
+        TrackSpec {
+            target: TrackTarget::Check("legacy".into()),
+            weight: None,
+            reverse: false
+        }
+    );
+    assert_eq!(t[1].weight, Some(-20));
+    assert!(t[2].reverse);
+    assert_eq!(t[3].target, TrackTarget::Interface("eth1".into()));
+    assert_eq!(t[5].target, TrackTarget::File("/etc/vigil/prio".into()));
+}
+
+#[test]
+fn tracking_mistakes() {
+    let base = "[[instance]]\nname = \"VI_1\"\ninterface = \"eth0\"\nvrid = 1\npriority = 100\n";
+    let e = err(&format!(
+        "{base}track_checks = [\"nope\", {{ check = \"c\", weight = 300 }}, {{ interface = \"eth1\" }}]\n\
+         track_interfaces = [\"bad/name\", \"eth1\", \"eth1\"]\n\n\
+         [[check]]\nname = \"c\"\nplugin = \"tcp\"\n"
+    ));
+    has(&e, 6, "track_checks[0]", "no [[check]] named \"nope\"");
+    has(&e, 6, "track_checks[1].weight", "out of range");
+    has(&e, 6, "track_checks[2].interface", "tracks checks");
+    has(&e, 7, "track_interfaces[0]", "invalid interface name");
+    has(&e, 7, "track_interfaces[2]", "tracked twice");
+    let e = err("[[check]]\nname = \"x\"\nplugin = \"tcp\"\ninterval = \"2s\"\nretry_delay = \"5s\"\n\n\
+        [[notifier]]\nname = \"n\"\nplugin = \"log\"\non = [\"master\", \"primary\"]\nappend_args = false\n");
+    has(&e, 5, "retry_delay", "between timeout");
+    has(&e, 10, "on[1]", "unknown value");
+    has(&e, 11, "append_args", "only scripts");
 }
 
 #[test]
