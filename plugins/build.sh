@@ -3,22 +3,26 @@
 # copies them to $VIGIL_PLUGIN_DIR (default: <repo>/target/plugins), named after the
 # crate without its `vigil-plugin-` prefix: tcp.wasm, http.wasm, ..., chaos.wasm.
 #
-#   plugins/build.sh            # release build
+#   plugins/build.sh                            # release build, route chosen automatically
+#   VIGIL_GUEST_ROUTE=fallback plugins/build.sh # force the registry-only route
 #
-# Route: the standard `cargo build --target wasm32-wasip2` (rustup target).
+# Routes (sdk/toolchain/build-rust.sh; the components are equivalent, the host loads either):
+#   wasip2    the standard `cargo build --target wasm32-wasip2`, used when rustup has the
+#             target or can add it within 120 s.
+#   fallback  registry-only: Debian's Rust 1.96 builds std for wasm32-wasip1 and the WASI
+#             preview1 adapter (wasmtime 48.0.8) turns each module into a component; the
+#             tools are installed on first use (sdk/toolchain/install.sh rust-fallback).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 out="${VIGIL_PLUGIN_DIR:-$repo/target/plugins}"
-guest_target="${VIGIL_GUEST_TARGET_DIR:-$repo/target/guest}"
+built="$repo/target/guest/components"
 
-if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
-    timeout 120 rustup target add wasm32-wasip2
-fi
-CARGO_TARGET_DIR="$guest_target" cargo build --release --locked --target wasm32-wasip2 \
-    --manifest-path "$here/Cargo.toml"
+rm -rf "$built"
+VIGIL_GUEST_TARGET_DIR="${VIGIL_GUEST_TARGET_DIR:-$repo/target/guest}" \
+    "$repo/sdk/toolchain/build-rust.sh" "$here/Cargo.toml" "$built" --locked
 mkdir -p "$out"
-for f in "$guest_target"/wasm32-wasip2/release/*.wasm; do
+for f in "$built"/*.wasm; do
     name="$(basename "$f" .wasm)"
     name="${name#vigil_plugin_}"
     cp "$f" "$out/${name//_/-}.wasm"

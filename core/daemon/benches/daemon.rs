@@ -460,9 +460,8 @@ impl Node {
                     "--socket".into(),
                     socket.display().to_string(),
                 ];
-                if rt {
-                    args.extend(["--realtime".into(), "10".into()]);
-                }
+                // Real-time is Vigil's default; the plain variant turns it off.
+                args.extend(["--realtime".into(), if rt { "10" } else { "0" }.into()]);
                 let proc = host.spawn(VIGIL, args, format!("vigil-{}.log", host.name()))?;
                 Ok(Node {
                     imp,

@@ -25,6 +25,8 @@ pub struct ControlHandle {
     pub engine: mpsc::Sender<Command>,
     /// Asks the main loop to reload; the reply is the summary or the error.
     pub reload: mpsc::Sender<oneshot::Sender<Result<serde_json::Value, String>>>,
+    /// The current checks task (replaced on reload).
+    pub checks: tokio::sync::watch::Receiver<mpsc::Sender<crate::daemon::checks::ChecksCmd>>,
 }
 
 /// Bind the socket: parent directory created, stale socket replaced,
@@ -88,9 +90,27 @@ async fn route(
             if h.engine.send(Command::Status(tx)).await.is_err() {
                 return Ok(err(StatusCode::SERVICE_UNAVAILABLE, "engine stopped"));
             }
+            let checks_tx = h.checks.borrow().clone();
+            let (ctx, crx) = oneshot::channel();
+            let checks = match checks_tx
+                .send(crate::daemon::checks::ChecksCmd::Status(ctx))
+                .await
+            {
+                Ok(()) => crx.await.unwrap_or_default(),
+                Err(_) => Default::default(),
+            };
             match rx.await {
                 Ok(s) => match serde_json::to_value::<Status>(s) {
-                    Ok(v) => json(StatusCode::OK, &v),
+                    Ok(mut v) => {
+                        if let (Some(o), Ok(c)) = (v.as_object_mut(), serde_json::to_value(checks)) {
+                            if let Some(c) = c.as_object() {
+                                for (k, val) in c {
+                                    o.insert(k.clone(), val.clone());
+                                }
+                            }
+                        }
+                        json(StatusCode::OK, &v)
+                    }
                     Err(e) => err(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
                 },
                 Err(_) => err(StatusCode::SERVICE_UNAVAILABLE, "engine stopped"),

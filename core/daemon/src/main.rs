@@ -14,6 +14,7 @@ mod control;
 mod daemon;
 mod demo;
 mod net;
+mod plugin_cmd;
 mod script;
 mod status;
 mod tool;
@@ -40,10 +41,11 @@ enum Command {
         /// Control socket (default: `global.control_socket` of the config).
         #[arg(long)]
         socket: Option<PathBuf>,
-        /// Run the VRRP thread with SCHED_FIFO at this priority (1..=99), so
-        /// adverts keep their timing on a saturated machine.
-        #[arg(long, value_parser = clap::value_parser!(i32).range(1..=99))]
-        realtime: Option<i32>,
+        /// SCHED_FIFO priority of the VRRP thread (1..=99), so adverts keep
+        /// their timing on a saturated machine; 0 leaves it an ordinary thread.
+        /// Falls back to an ordinary thread (with a warning) where not permitted.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(i32).range(0..=99))]
+        realtime: i32,
         /// Log filter (tracing's EnvFilter syntax; RUST_LOG also works).
         #[arg(long, default_value = "info")]
         log: String,
@@ -86,6 +88,9 @@ enum Command {
         #[arg(long)]
         config_id: Option<String>,
     },
+    /// Run and inspect WebAssembly plugins (health checks, notifiers).
+    #[command(subcommand)]
+    Plugin(plugin_cmd::PluginCommand),
     /// Tools for tests and troubleshooting.
     #[command(subcommand, hide = true)]
     Tool(ToolCommand),
@@ -119,6 +124,7 @@ fn main() -> ExitCode {
         } => import(&keepalived_conf, output.as_deref(), config_id.as_deref()),
         Command::Tool(ToolCommand::Send(args)) => block_on(tool::send(&args)),
         Command::Demo(args) => demo::run(&args),
+        Command::Plugin(cmd) => plugin_cmd::run(cmd),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -138,7 +144,7 @@ fn block_on<F: std::future::Future<Output = Result<bool>>>(f: F) -> Result<bool>
         .block_on(f)
 }
 
-fn run(config: PathBuf, socket: Option<PathBuf>, realtime: Option<i32>, log: &str) -> Result<bool> {
+fn run(config: PathBuf, socket: Option<PathBuf>, realtime: i32, log: &str) -> Result<bool> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(log))
         .context("--log")?;
@@ -158,7 +164,7 @@ fn run(config: PathBuf, socket: Option<PathBuf>, realtime: Option<i32>, log: &st
     rt.block_on(daemon::run(daemon::RunOptions {
         config,
         control_socket: socket,
-        realtime,
+        realtime: (realtime > 0).then_some(realtime),
     }))?;
     Ok(true)
 }

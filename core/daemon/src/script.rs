@@ -83,9 +83,15 @@ impl Script {
             elapsed: started.elapsed(),
         };
         let mut cmd = Command::new("/bin/sh");
-        // `sh -c CMD NAME ARGS...`: the arguments become $1.. of the command.
+        // As keepalived does, the arguments are appended to the command line:
+        // `sh -c 'CMD "$@"' vigil-script ARGS...` passes them through unsplit.
+        let line = if args.is_empty() {
+            self.command.clone()
+        } else {
+            format!("{} \"$@\"", self.command)
+        };
         cmd.arg("-c")
-            .arg(&self.command)
+            .arg(&line)
             .arg("vigil-script")
             .args(args)
             .envs(env.iter().map(|(k, v)| (k, v)))
@@ -225,14 +231,14 @@ mod tests {
     }
 
     #[test]
-    fn keepalived_notify_arguments_arrive_as_positional_parameters() {
+    fn keepalived_notify_arguments_are_appended_to_the_command() {
         let rt = rt();
-        let args = notify_args("instance", "VI_1", "master", 150);
-        let r = rt.block_on(script("echo \"$1|$2|$3|$4|$VIGIL_X\"", 5000).run(
-            &args,
-            &[("VIGIL_X".into(), "x".into())],
-        ));
-        assert_eq!(r.output, "INSTANCE|VI_1|MASTER|150|x\n");
+        let args = notify_args("instance", "VI 1", "master", 150);
+        let r = rt.block_on(script("printf '%s|' first", 5000).run(&args, &[]));
+        assert_eq!(r.output, "first|INSTANCE|VI 1|MASTER|150|");
+        let env = [("VIGIL_X".to_string(), "x".to_string())];
+        let r = rt.block_on(script("echo $VIGIL_X", 5000).run(&[], &env));
+        assert_eq!(r.output, "x\n");
     }
 
     #[test]

@@ -121,6 +121,73 @@ pub fn table(v: &Value) -> String {
                 }
             }
         }
+        // Tracking: why the priority is what it is.
+        let name = i.get("name").and_then(Value::as_str).unwrap_or("");
+        if let Some(t) = v
+            .get("tracking")
+            .and_then(Value::as_array)
+            .and_then(|a| a.iter().find(|t| t.get("instance").and_then(Value::as_str) == Some(name)))
+        {
+            if let Some(tracks) = t.get("tracks").and_then(Value::as_array) {
+                for tr in tracks {
+                    let what = tr.get(0).and_then(Value::as_str).unwrap_or("?");
+                    let ok = tr.get(1).and_then(Value::as_bool).unwrap_or(true);
+                    let effect = match tr.get(2).and_then(Value::as_i64) {
+                        Some(d) => format!("{d:+}"),
+                        None if ok => "ok".into(),
+                        None => "FAULT".into(),
+                    };
+                    let _ = writeln!(
+                        out,
+                        "    tracks {what}: {} ({effect})",
+                        if ok { "up" } else { "down" }
+                    );
+                }
+            }
+            if let Some(c) = t.get("last_change").and_then(Value::as_str) {
+                let _ = writeln!(out, "    last change: {c}");
+            }
+        }
+    }
+    if let Some(checks) = v.get("checks").and_then(Value::as_array).filter(|c| !c.is_empty()) {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{:<16} {:<26} {:<6} {:>8} {:>8} {:>9}  LAST RESULT",
+            "CHECK", "RUNNER", "HEALTH", "RUNS", "FAILED", "LAST MS"
+        );
+        for c in checks {
+            let stats = c.get("stats").cloned().unwrap_or(Value::Null);
+            let runner = match c.get("sandboxed").and_then(Value::as_bool) {
+                Some(false) => format!("{} (!)", s(c, "runner")),
+                _ => s(c, "runner"),
+            };
+            let health = match c.get("healthy").and_then(Value::as_bool) {
+                Some(true) => "up",
+                _ => "DOWN",
+            };
+            let last_ms = c
+                .get("last_ms")
+                .and_then(Value::as_f64)
+                .map_or("-".to_string(), |m| format!("{m:.1}"));
+            let _ = writeln!(
+                out,
+                "{:<16} {:<26} {:<6} {:>8} {:>8} {:>9}  {}",
+                s(c, "name"),
+                runner,
+                health,
+                s(&stats, "runs"),
+                s(&stats, "failed"),
+                last_ms,
+                s(c, "last_result")
+            );
+        }
+        if checks
+            .iter()
+            .any(|c| c.get("sandboxed").and_then(Value::as_bool) == Some(false))
+        {
+            let _ = writeln!(out, "(!) unsandboxed: runs with the daemon's privileges");
+        }
     }
     out
 }

@@ -55,7 +55,7 @@ pub enum Effect {
         /// Spacing of NAs.
         gna_interval: Duration,
     },
-    /// A state change (notifiers come with the checks issue).
+    /// A state change, for the notifiers.
     Transition {
         /// Instance name.
         instance: String,
@@ -67,7 +67,11 @@ pub enum Effect {
 }
 
 /// Run the worker until the channel closes.
-pub async fn run(nl: Netlink, mut rx: mpsc::UnboundedReceiver<Effect>) {
+pub async fn run(
+    nl: Netlink,
+    mut rx: mpsc::UnboundedReceiver<Effect>,
+    notify: mpsc::UnboundedSender<super::notify::HubMsg>,
+) {
     let mut announcers: HashMap<(u32, [u8; 6]), Arc<Announcer>> = HashMap::new();
     let mut dev_index: HashMap<String, u32> = HashMap::new();
     while let Some(effect) = rx.recv().await {
@@ -159,8 +163,8 @@ pub async fn run(nl: Netlink, mut rx: mpsc::UnboundedReceiver<Effect>) {
                 instance,
                 transition,
             } => {
-                // Notifiers (scripts, WebAssembly plugins) hook in here.
-                tracing::debug!(%instance, ?transition, "transition recorded");
+                let ev = super::notify::NotifyEvent::new(instance, transition);
+                let _ = notify.send(super::notify::HubMsg::Event(ev));
             }
             Effect::Flush(reply) => {
                 let _ = reply.send(());

@@ -63,6 +63,15 @@ pub enum Command {
     Status(oneshot::Sender<Status>),
     /// Apply a new plan (instances equal to the running ones keep running).
     Reload(Box<Plan>, oneshot::Sender<Result<ReloadSummary, String>>),
+    /// Tracking changed an instance's effective priority or Fault state.
+    Track {
+        /// Instance name.
+        instance: String,
+        /// Effective priority (ignored for address owners by the engine).
+        priority: u8,
+        /// Whether its own tracked objects put it in Fault.
+        fault: bool,
+    },
     /// Resign everything and stop.
     Shutdown(oneshot::Sender<()>),
 }
@@ -135,6 +144,9 @@ struct Engine {
     router: Router,
     plans: Vec<InstancePlan>,
     sockets: HashMap<(u32, Family), Arc<VrrpSocket>>,
+    /// The receiving sockets (parent interfaces), read directly before timers fire.
+    rx_sockets: Vec<(u32, Arc<VrrpSocket>)>,
+    rx_buf: Vec<u8>,
     rx_tx: mpsc::Sender<RxPacket>,
     effects: mpsc::UnboundedSender<Effect>,
     send_buf: Vec<u8>,
@@ -157,8 +169,13 @@ pub fn spawn(
             if let Some(prio) = realtime {
                 match crate::net::sys::set_realtime(prio) {
                     Ok(()) => info!(priority = prio, "VRRP thread runs SCHED_FIFO"),
-                    Err(e) => warn!("cannot make the VRRP thread real-time: {e}"),
+                    Err(e) => warn!(
+                        "cannot make the VRRP thread real-time ({e}); adverts may be late on a saturated machine"
+                    ),
                 }
+            }
+            if let Err(e) = crate::net::sys::set_timer_slack(1) {
+                debug!("cannot set the VRRP thread's timer slack: {e}");
             }
             let rt = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -177,6 +194,8 @@ pub fn spawn(
                     router: Router::new(),
                     plans: Vec::new(),
                     sockets: HashMap::new(),
+                    rx_sockets: Vec::new(),
+                    rx_buf: vec![0u8; RX_BUF],
                     rx_tx,
                     effects,
                     send_buf: Vec::with_capacity(128),
@@ -311,6 +330,7 @@ impl Engine {
             .map_err(|e| anyhow::anyhow!("VRRP socket on {} ({family:?}): {e}", p.iface))?,
         );
         self.sockets.insert(key, sock.clone());
+        self.rx_sockets.push((p.ifindex, sock.clone()));
         let tx = self.rx_tx.clone();
         let ifindex = p.ifindex;
         tokio::spawn(async move {
@@ -360,14 +380,7 @@ impl Engine {
             tokio::select! {
                 biased;
                 _ = sleep => {
-                    // Adverts that arrived while this thread was held off the
-                    // CPU count before a deadline fires: a stalled backup must
-                    // not take over while its master's adverts sit queued.
-                    for _ in 0..RX_BEFORE_TIMEOUT {
-                        let Ok(pkt) = rx.try_recv() else { break };
-                        let now = self.clock.now();
-                        let _ = self.router.handle_packet(now, pkt.iface, &pkt.meta, &pkt.data);
-                    }
+                    self.catch_up(&mut rx);
                     let now = self.clock.now();
                     self.router.handle_timeout(now);
                 }
@@ -390,6 +403,17 @@ impl Engine {
                             let _ = reply.send(Err(format!("{e:#}")));
                         }
                     },
+                    Some(Command::Track { instance, priority, fault }) => {
+                        let now = self.clock.now();
+                        match self.plans.iter().position(|p| p.name == instance) {
+                            Some(idx) => {
+                                let id = InstanceId(idx);
+                                self.router.handle_event(now, id, Event::SetPriority(priority));
+                                self.router.handle_event(now, id, Event::SetFault(fault));
+                            }
+                            None => debug!(%instance, "tracking update for an unknown instance"),
+                        }
+                    }
                     Some(Command::Shutdown(reply)) => {
                         let now = self.clock.now();
                         self.router.handle_event_all(now, Event::Shutdown);
@@ -401,6 +425,32 @@ impl Engine {
                 },
             }
             self.drain();
+        }
+    }
+
+    /// Adverts that arrived while this thread was held off the CPU count
+    /// before a deadline fires: a stalled backup must not take over while its
+    /// master's adverts sit queued, in the channel (older) or still in the
+    /// sockets' kernel buffers (newer). Bounded, so a flood cannot starve
+    /// the timers.
+    fn catch_up(&mut self, rx: &mut mpsc::Receiver<RxPacket>) {
+        let mut budget = RX_BEFORE_TIMEOUT;
+        while budget > 0 {
+            let Ok(pkt) = rx.try_recv() else { break };
+            budget -= 1;
+            let now = self.clock.now();
+            let _ = self.router.handle_packet(now, pkt.iface, &pkt.meta, &pkt.data);
+        }
+        for (ifindex, sock) in &self.rx_sockets {
+            while budget > 0 {
+                let Ok(Some(r)) = sock.try_recv(&mut self.rx_buf) else {
+                    break;
+                };
+                budget -= 1;
+                let data = self.rx_buf.get(r.payload.clone()).unwrap_or(&[]);
+                let now = self.clock.now();
+                let _ = self.router.handle_packet(now, *ifindex, &r.meta, data);
+            }
         }
     }
 

@@ -1,8 +1,10 @@
 //! `vigil run`: the daemon's main loop — configuration, signals, control
 //! socket — around the engine thread and the effects worker.
 
+pub mod checks;
 pub mod effects;
 pub mod engine;
+pub mod notify;
 pub mod plan;
 
 use std::path::{Path, PathBuf};
@@ -47,9 +49,22 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         instances = plan.instances.len(),
         "vigil starting"
     );
+    let mut host = notify::plugin_host(&cfg)?;
+    let notifiers = notify::Notifiers::start(&cfg, host.as_ref()).await?;
+    if notifiers.len() > 0 {
+        info!(notifiers = notifiers.len(), "notifiers started");
+    }
+    let (hub_tx, hub_rx) = mpsc::unbounded_channel();
+    let hub_task = tokio::spawn(notify::hub(notifiers, hub_rx));
     let (eff_tx, eff_rx) = mpsc::unbounded_channel();
-    let effects_task = tokio::spawn(effects::run(nl.clone(), eff_rx));
+    let effects_task = tokio::spawn(effects::run(nl.clone(), eff_rx, hub_tx.clone()));
     let (engine, thread) = engine::spawn(plan.clone(), eff_tx.clone(), opts.realtime)?;
+    let mut checks =
+        checks::start(&cfg, host.as_ref(), engine.clone(), checks::Carried::default()).await?;
+    if !cfg.checks.is_empty() {
+        info!(checks = cfg.checks.len(), "checks started");
+    }
+    let (checks_tx, checks_rx) = tokio::sync::watch::channel(checks.tx.clone());
 
     let (reload_tx, mut reload_rx) =
         mpsc::channel::<oneshot::Sender<Result<serde_json::Value, String>>>(4);
@@ -59,6 +74,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         ControlHandle {
             engine: engine.clone(),
             reload: reload_tx,
+            checks: checks_rx,
         },
     ));
 
@@ -70,12 +86,14 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         tokio::select! {
             _ = hup.recv() => {
                 info!("SIGHUP: reloading {}", opts.config.display());
-                if let Err(e) = reload(&opts.config, &nl, &engine, &mut vmacs).await {
+                if let Err(e) = reload(&opts.config, &nl, &engine, &mut vmacs, &mut host, &hub_tx, &mut checks).await {
                     error!("reload rejected, the running configuration stays: {e:#}");
                 }
+                let _ = checks_tx.send(checks.tx.clone());
             }
             Some(reply) = reload_rx.recv() => {
-                let r = reload(&opts.config, &nl, &engine, &mut vmacs).await;
+                let r = reload(&opts.config, &nl, &engine, &mut vmacs, &mut host, &hub_tx, &mut checks).await;
+                let _ = checks_tx.send(checks.tx.clone());
                 if let Err(e) = &r {
                     error!("reload rejected, the running configuration stays: {e:#}");
                 }
@@ -86,6 +104,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         }
     }
 
+    checks.stop().await;
     // Resign: priority-0 adverts go out from the engine thread at once, then
     // the addresses are removed in order by the effects worker.
     let (tx, rx) = oneshot::channel();
@@ -106,6 +125,12 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     control_task.abort();
     drop(eff_tx);
     let _ = effects_task.await;
+    // notify_stop and friends: what the shutdown reported is delivered first.
+    let (tx, rx) = oneshot::channel();
+    if hub_tx.send(notify::HubMsg::Close(tx)).is_ok() {
+        let _ = rx.await;
+    }
+    let _ = hub_task.await;
     let _ = std::fs::remove_file(&socket_path);
     let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     info!("vigil stopped");
@@ -117,8 +142,21 @@ async fn reload(
     nl: &Netlink,
     engine: &mpsc::Sender<Command>,
     vmacs: &mut Vec<String>,
+    host: &mut Option<vigil_plugin_host::PluginHost>,
+    hub: &mpsc::UnboundedSender<notify::HubMsg>,
+    checks: &mut checks::Checks,
 ) -> Result<serde_json::Value> {
     let cfg = load(path)?;
+    // Notifiers are started before anything changes: one that fails to load
+    // rejects the reload and the running configuration stays.
+    if host.is_none() {
+        *host = notify::plugin_host(&cfg)?;
+    }
+    let notifiers = notify::Notifiers::start(&cfg, host.as_ref()).await?;
+    // New checks are loaded and configured before the old ones stop; an
+    // unchanged check keeps its health.
+    let carried = checks.snapshot().await;
+    let new_checks = checks::start(&cfg, host.as_ref(), engine.clone(), carried).await?;
     for name in plan::ensure_vmacs(nl, &cfg).await? {
         if !vmacs.contains(&name) {
             vmacs.push(name);
@@ -134,5 +172,7 @@ async fn reload(
         .await
         .map_err(|_| anyhow::anyhow!("engine stopped"))?
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let _ = hub.send(notify::HubMsg::Replace(notifiers));
+    std::mem::replace(checks, new_checks).stop().await;
     Ok(serde_json::to_value(summary)?)
 }

@@ -157,6 +157,21 @@ impl VrrpSocket {
         }
     }
 
+    /// The next queued VRRP message, without waiting: `None` when the socket
+    /// buffer is empty. Lets the VRRP thread look at what the kernel already
+    /// holds before it fires a timer.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<Option<Received>> {
+        let r = match self.family {
+            Family::V4 => recv_v4(self.fd.get_ref(), buf),
+            Family::V6 => recv_v6(self.fd.get_ref(), buf),
+        };
+        match r {
+            Ok(r) => Ok(Some(r)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Wait for the next VRRP message. Malformed IP headers come back with an
     /// empty payload, so the engine counts them as too short.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {

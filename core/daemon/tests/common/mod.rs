@@ -192,6 +192,11 @@ impl Vigil {
     /// Writes the config, starts `vigil run` in `host` and waits until its control socket
     /// answers. Panics with the log when it does not come up.
     pub fn start(host: &Host, instances: &[Inst]) -> Vigil {
+        Vigil::start_with(host, instances, "")
+    }
+
+    /// [`Vigil::start`] with `extra` TOML (checks, notifiers...) after the instances.
+    pub fn start_with(host: &Host, instances: &[Inst], extra: &str) -> Vigil {
         let dir = host.lab_dir();
         let base = (1..)
             .map(|n| match n {
@@ -202,7 +207,11 @@ impl Vigil {
             .unwrap();
         let conf = dir.join(format!("{base}.toml"));
         let socket = dir.join(format!("{}.sock", host.name()));
-        std::fs::write(&conf, render_config(&socket, instances)).unwrap();
+        std::fs::write(
+            &conf,
+            format!("{}\n{extra}", render_config(&socket, instances)),
+        )
+        .unwrap();
         let started = Instant::now();
         let proc = host
             .spawn(
