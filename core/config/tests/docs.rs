@@ -172,3 +172,42 @@ fn the_error_example_is_real_output() {
         }
     }
 }
+
+/// The TOML snippets in the plugin READMEs and docs/plugins.md are real Vigil configuration.
+#[test]
+fn plugin_docs_snippets_parse() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files = vec![root.join("docs/plugins.md"), root.join("sdk/rust/README.md")];
+    if let Ok(dir) = std::fs::read_dir(root.join("plugins")) {
+        for e in dir.flatten() {
+            let readme = e.path().join("README.md");
+            if readme.is_file() {
+                files.push(readme);
+            }
+        }
+    }
+    let mut checked = 0;
+    for f in files.iter().filter(|f| f.is_file()) {
+        let md = std::fs::read_to_string(f).unwrap();
+        let mut block: Option<(usize, String)> = None;
+        for (i, line) in md.lines().enumerate() {
+            match &mut block {
+                Some((start, text)) if line.trim_end() == "```" => {
+                    let name = format!("{}:{}", f.display(), start);
+                    if let Err(e) = Config::parse(text, &name) {
+                        panic!("{e}\n--- block ---\n{text}");
+                    }
+                    checked += 1;
+                    block = None;
+                }
+                Some((_, text)) => {
+                    text.push_str(line);
+                    text.push('\n');
+                }
+                None if line.trim_end() == "```toml" => block = Some((i + 1, String::new())),
+                None => {}
+            }
+        }
+    }
+    eprintln!("{checked} TOML snippets parsed");
+}

@@ -102,7 +102,8 @@ async fn route(
             match rx.await {
                 Ok(s) => match serde_json::to_value::<Status>(s) {
                     Ok(mut v) => {
-                        if let (Some(o), Ok(c)) = (v.as_object_mut(), serde_json::to_value(checks)) {
+                        if let (Some(o), Ok(c)) = (v.as_object_mut(), serde_json::to_value(checks))
+                        {
                             if let Some(c) = c.as_object() {
                                 for (k, val) in c {
                                     o.insert(k.clone(), val.clone());

@@ -405,7 +405,10 @@ async fn inspect(args: &InspectArgs) -> Result<bool> {
         return Ok(i.info_error.is_none());
     }
     println!("{}", i.file);
-    println!("  world        {} (vigil:plugin@{})", i.world, i.wit_version);
+    println!(
+        "  world        {} (vigil:plugin@{})",
+        i.world, i.wit_version
+    );
     println!("  size         {} bytes", i.size);
     println!("  sha256       {}", i.sha256);
     match (&i.info, &i.info_error) {

@@ -123,11 +123,10 @@ pub fn table(v: &Value) -> String {
         }
         // Tracking: why the priority is what it is.
         let name = i.get("name").and_then(Value::as_str).unwrap_or("");
-        if let Some(t) = v
-            .get("tracking")
-            .and_then(Value::as_array)
-            .and_then(|a| a.iter().find(|t| t.get("instance").and_then(Value::as_str) == Some(name)))
-        {
+        if let Some(t) = v.get("tracking").and_then(Value::as_array).and_then(|a| {
+            a.iter()
+                .find(|t| t.get("instance").and_then(Value::as_str) == Some(name))
+        }) {
             if let Some(tracks) = t.get("tracks").and_then(Value::as_array) {
                 for tr in tracks {
                     let what = tr.get(0).and_then(Value::as_str).unwrap_or("?");
@@ -149,7 +148,11 @@ pub fn table(v: &Value) -> String {
             }
         }
     }
-    if let Some(checks) = v.get("checks").and_then(Value::as_array).filter(|c| !c.is_empty()) {
+    if let Some(checks) = v
+        .get("checks")
+        .and_then(Value::as_array)
+        .filter(|c| !c.is_empty())
+    {
         let _ = writeln!(out);
         let _ = writeln!(
             out,

@@ -39,14 +39,21 @@ fn notify_script_sees_every_transition_in_order() {
     );
     let inst = |prio| [Inst::v3("VI_1", 51, prio, "192.0.2.100/24")];
     let diag = |v: &[&Vigil]| -> String {
-        v.iter().map(|v| v.log_tail(20)).collect::<Vec<_>>().join("\n")
+        v.iter()
+            .map(|v| v.log_tail(20))
+            .collect::<Vec<_>>()
+            .join("\n")
     };
 
     let a = Vigil::start(h1, &inst(150));
     let b = Vigil::start_with(h2, &inst(100), &notifier);
-    wait_single_holder(&hosts, vip, Duration::from_secs(5), Duration::from_millis(300), &|| {
-        diag(&[&a, &b])
-    });
+    wait_single_holder(
+        &hosts,
+        vip,
+        Duration::from_secs(5),
+        Duration::from_millis(300),
+        &|| diag(&[&a, &b]),
+    );
     a.kill9();
     wait_holds(h2, vip, true, Duration::from_secs(3), &|| diag(&[&a, &b]));
     let a2 = Vigil::start(h1, &inst(150));

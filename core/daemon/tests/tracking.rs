@@ -31,8 +31,13 @@ fn weighted_check_and_tracked_interface_move_the_vip() {
     let flag = lab.dir().join("service-ok");
     std::fs::write(&flag, "").unwrap();
     // A second interface on h1 to track: a veth pair inside h1 (this kernel may lack dummy).
-    h1.run("ip", ["link", "add", "trk0", "type", "veth", "peer", "name", "trk1"])
-        .unwrap();
+    h1.run(
+        "ip",
+        [
+            "link", "add", "trk0", "type", "veth", "peer", "name", "trk1",
+        ],
+    )
+    .unwrap();
     h1.set_link("trk1", true).unwrap();
     h1.set_link("trk0", true).unwrap();
 
@@ -60,7 +65,10 @@ fn weighted_check_and_tracked_interface_move_the_vip() {
     let tr = &st["tracking"][0];
     assert_eq!(tr["priority"], 100, "{st:#}");
     assert!(
-        tr["last_change"].as_str().unwrap_or("").contains("check \"svc\" down"),
+        tr["last_change"]
+            .as_str()
+            .unwrap_or("")
+            .contains("check \"svc\" down"),
         "{st:#}"
     );
     assert_eq!(st["checks"][0]["healthy"], false, "{st:#}");

@@ -510,7 +510,10 @@ fn watch_links(
             _ => None,
         })?;
         let f = m.header.flags;
-        Some((name, f.contains(LinkFlags::Up) && f.contains(LinkFlags::Running)))
+        Some((
+            name,
+            f.contains(LinkFlags::Up) && f.contains(LinkFlags::Running),
+        ))
     };
     Ok(tokio::spawn(async move {
         for name in &names {

@@ -439,7 +439,9 @@ impl Engine {
             let Ok(pkt) = rx.try_recv() else { break };
             budget -= 1;
             let now = self.clock.now();
-            let _ = self.router.handle_packet(now, pkt.iface, &pkt.meta, &pkt.data);
+            let _ = self
+                .router
+                .handle_packet(now, pkt.iface, &pkt.meta, &pkt.data);
         }
         for (ifindex, sock) in &self.rx_sockets {
             while budget > 0 {

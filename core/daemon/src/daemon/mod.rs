@@ -59,8 +59,13 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     let (eff_tx, eff_rx) = mpsc::unbounded_channel();
     let effects_task = tokio::spawn(effects::run(nl.clone(), eff_rx, hub_tx.clone()));
     let (engine, thread) = engine::spawn(plan.clone(), eff_tx.clone(), opts.realtime)?;
-    let mut checks =
-        checks::start(&cfg, host.as_ref(), engine.clone(), checks::Carried::default()).await?;
+    let mut checks = checks::start(
+        &cfg,
+        host.as_ref(),
+        engine.clone(),
+        checks::Carried::default(),
+    )
+    .await?;
     if !cfg.checks.is_empty() {
         info!(checks = cfg.checks.len(), "checks started");
     }

@@ -116,9 +116,9 @@ impl Notifiers {
                     ..
                 } => {
                     let host = host.ok_or_else(|| anyhow!("no plugin host"))?;
-                    let plugin = host
-                        .load_file(path)
-                        .map_err(|e| anyhow!("notifier {:?}: {}: {e}", spec.name, path.display()))?;
+                    let plugin = host.load_file(path).map_err(|e| {
+                        anyhow!("notifier {:?}: {}: {e}", spec.name, path.display())
+                    })?;
                     let n = host::Notifier::new(
                         host,
                         &plugin,
@@ -276,7 +276,10 @@ pub fn plugin_host(cfg: &Config) -> Result<Option<PluginHost>> {
     let cache_dir = cfg.global.plugin_cache_dir.clone();
     if let Some(dir) = &cache_dir {
         if let Err(e) = std::fs::create_dir_all(dir) {
-            warn!("plugin cache {}: {e}; compiling without a cache", dir.display());
+            warn!(
+                "plugin cache {}: {e}; compiling without a cache",
+                dir.display()
+            );
         }
     }
     let slots = u32::try_from(plugins.saturating_mul(2).saturating_add(16))
