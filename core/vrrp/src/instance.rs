@@ -85,6 +85,28 @@ pub enum Reason {
     SyncGroup,
 }
 
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::Startup => f.write_str("startup"),
+            Reason::Shutdown => f.write_str("shutdown"),
+            Reason::AddressOwner => f.write_str("address owner (priority 255)"),
+            Reason::MasterDown => f.write_str("master down timer expired"),
+            Reason::MasterResigned => f.write_str("master resigned (priority 0)"),
+            Reason::PreemptDelay => f.write_str("preempt delay passed"),
+            Reason::HigherPriority { from, priority } => {
+                write!(
+                    f,
+                    "higher priority advert from {from} (priority {priority})"
+                )
+            }
+            Reason::Fault => f.write_str("tracked object failed"),
+            Reason::FaultCleared => f.write_str("fault cleared"),
+            Reason::SyncGroup => f.write_str("sync group member moved"),
+        }
+    }
+}
+
 /// A state change, for notify scripts, notifier plugins and logs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transition {

@@ -512,7 +512,7 @@ impl Engine {
                     vrid = t.vrid,
                     iface = %plan.iface,
                     priority = t.priority,
-                    reason = ?t.reason,
+                    reason = %t.reason,
                     "{} -> {}", t.from, t.to
                 );
                 let _ = self.effects.send(Effect::Transition {

@@ -235,7 +235,7 @@ fn spawn(spec: &NotifierSpec, mut sink: Sink) -> Running {
                         old_state: plugin_state(t.from, false),
                         new_state: plugin_state(t.to, true),
                         priority: t.priority,
-                        reason: format!("{:?}", t.reason),
+                        reason: t.reason.to_string(),
                         unix_time_ms: ev.unix_time_ms,
                     };
                     let r = n.notify(tr).await;
