@@ -174,7 +174,10 @@ impl fmt::Display for SocketRule {
 pub enum AuthorityRule {
     Addr(SocketRule),
     /// A host name (lower case, no trailing dot) and port (`None` = any).
-    Name { host: String, port: Option<u16> },
+    Name {
+        host: String,
+        port: Option<u16>,
+    },
 }
 
 impl AuthorityRule {
@@ -187,9 +190,14 @@ impl AuthorityRule {
             .unwrap_or(host);
         match (self, bare.parse::<IpAddr>()) {
             (AuthorityRule::Addr(rule), Ok(ip)) => rule.matches_ip(ip, port),
-            (AuthorityRule::Name { host: name, port: p }, Err(_)) => {
-                p.is_none_or(|p| p == port)
-                    && bare.trim_end_matches('.').eq_ignore_ascii_case(name)
+            (
+                AuthorityRule::Name {
+                    host: name,
+                    port: p,
+                },
+                Err(_),
+            ) => {
+                p.is_none_or(|p| p == port) && bare.trim_end_matches('.').eq_ignore_ascii_case(name)
             }
             _ => false,
         }
@@ -202,7 +210,10 @@ impl FromStr for AuthorityRule {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
         let (host, port) = split_port(s, s)?;
-        let looks_ip = host.starts_with('[') || host.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '/');
+        let looks_ip = host.starts_with('[')
+            || host
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '.' || c == '/');
         if looks_ip {
             return Ok(AuthorityRule::Addr(SocketRule {
                 net: parse_net(host, s)?,
@@ -212,9 +223,11 @@ impl FromStr for AuthorityRule {
         let name = host.trim_end_matches('.').to_ascii_lowercase();
         let valid = !name.is_empty()
             && name.len() <= 253
-            && name
-                .split('.')
-                .all(|l| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+            && name.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
         if !valid {
             return Err(rule_err(s, format!("bad host name `{host}`")));
         }

@@ -12,7 +12,9 @@ use crate::error::{Failure, SetupError};
 use crate::grants::Grants;
 use crate::host::{Plugin, PluginHost, World, WorldPre};
 use crate::sandbox::{Labels, StoreState};
-use crate::types::{CheckError, CheckResult, ConfigError, Health, LogLevel, NotifyError, Target, Transition};
+use crate::types::{
+    CheckError, CheckResult, ConfigError, Health, LogLevel, NotifyError, Target, Transition,
+};
 
 /// What a configured health check runs.
 #[derive(Debug, Clone)]
@@ -108,6 +110,16 @@ pub struct Checker {
     spec: CheckSpec,
     labels: Labels,
     live: Option<Live<HealthCheck>>,
+    /// Holds one of the host's warm slots: keeps its instance between runs.
+    warm: bool,
+}
+
+impl Drop for Checker {
+    fn drop(&mut self) {
+        if self.warm {
+            self.host.release_warm();
+        }
+    }
 }
 
 impl fmt::Debug for Checker {
@@ -116,6 +128,7 @@ impl fmt::Debug for Checker {
             .field("plugin", &self.plugin.name())
             .field("spec", &self.spec)
             .field("live", &self.live.is_some())
+            .field("warm", &self.warm)
             .finish()
     }
 }
@@ -123,7 +136,11 @@ impl fmt::Debug for Checker {
 impl Checker {
     /// Instantiates the plugin and configures it. A configuration the plugin
     /// rejects is a [`SetupError::Config`].
-    pub async fn new(host: &PluginHost, plugin: &Plugin, spec: CheckSpec) -> Result<Self, SetupError> {
+    pub async fn new(
+        host: &PluginHost,
+        plugin: &Plugin,
+        spec: CheckSpec,
+    ) -> Result<Self, SetupError> {
         if plugin.world() != World::HealthCheck {
             return Err(SetupError::WrongWorld {
                 plugin: plugin.name().into(),
@@ -136,31 +153,43 @@ impl Checker {
             plugin: plugin.name().into(),
             check: spec.name.as_str().into(),
         };
+        let warm = host.take_warm();
         let mut checker = Checker {
             host: host.clone(),
             plugin: plugin.clone(),
             spec,
             labels,
             live: None,
+            warm,
         };
         match checker.start().await {
             Ok(live) => {
-                checker.live = Some(live);
+                // The configuration is known good; a cold checker lets its
+                // instance go until the next run.
+                if checker.warm {
+                    checker.live = Some(live);
+                }
                 Ok(checker)
             }
             Err((Failure::Configure(error), _, output)) => Err(SetupError::Config {
                 plugin: checker.plugin.name().into(),
-                name: checker.spec.name,
+                name: checker.spec.name.clone(),
                 error,
                 output,
             }),
             Err((failure, _, output)) => Err(SetupError::Failed {
                 plugin: checker.plugin.name().into(),
-                name: checker.spec.name,
+                name: checker.spec.name.clone(),
                 failure,
                 output,
             }),
         }
+    }
+
+    /// Whether this checker keeps its instance between runs (see
+    /// [`crate::HostOptions::max_warm`]).
+    pub fn is_warm(&self) -> bool {
+        self.warm
     }
 
     /// The check's spec.
@@ -174,9 +203,15 @@ impl Checker {
     }
 
     /// Instantiate + configure under the check's timeout.
-    async fn start(&mut self) -> Result<Live<HealthCheck>, (Failure, Vec<(LogLevel, String)>, String)> {
+    async fn start(
+        &mut self,
+    ) -> Result<Live<HealthCheck>, (Failure, Vec<(LogLevel, String)>, String)> {
         let WorldPre::Check(pre) = &self.plugin.inner.pre else {
-            return Err((Failure::Instantiate("not a health-check plugin".into()), Vec::new(), String::new()));
+            return Err((
+                Failure::Instantiate("not a health-check plugin".into()),
+                Vec::new(),
+                String::new(),
+            ));
         };
         let host = &self.host;
         let timeout = self.spec.timeout;
@@ -243,7 +278,9 @@ impl Checker {
         self.host.arm(&mut live.store, timeout);
         let result = tokio::time::timeout(
             timeout,
-            live.bindings.vigil_plugin_checker().call_check(&mut live.store),
+            live.bindings
+                .vigil_plugin_checker()
+                .call_check(&mut live.store),
         )
         .await;
         let (logs, output) = live.store.data_mut().drain();
@@ -251,7 +288,9 @@ impl Checker {
             Ok(Ok(Ok(r))) => CheckOutcome::Verdict(r.into()),
             Ok(Ok(Err(e))) => CheckOutcome::Error(e.into()),
             Ok(Err(e)) => CheckOutcome::Failed(self.host.failure(&live.store, Ok(e), timeout)),
-            Err(elapsed) => CheckOutcome::Failed(self.host.failure(&live.store, Err(elapsed), timeout)),
+            Err(elapsed) => {
+                CheckOutcome::Failed(self.host.failure(&live.store, Err(elapsed), timeout))
+            }
         };
         let outcome = match outcome {
             CheckOutcome::Failed(f) => {
@@ -260,7 +299,9 @@ impl Checker {
                 CheckOutcome::Failed(f)
             }
             other => {
-                self.live = Some(live);
+                if self.warm {
+                    self.live = Some(live);
+                }
                 other
             }
         };
@@ -332,7 +373,11 @@ impl fmt::Debug for Notifier {
 
 impl Notifier {
     /// Instantiates the plugin and configures it.
-    pub async fn new(host: &PluginHost, plugin: &Plugin, spec: NotifierSpec) -> Result<Self, SetupError> {
+    pub async fn new(
+        host: &PluginHost,
+        plugin: &Plugin,
+        spec: NotifierSpec,
+    ) -> Result<Self, SetupError> {
         if plugin.world() != World::Notifier {
             return Err(SetupError::WrongWorld {
                 plugin: plugin.name().into(),
@@ -376,9 +421,15 @@ impl Notifier {
         &self.spec
     }
 
-    async fn start(&mut self) -> Result<Live<NotifierPlugin>, (Failure, Vec<(LogLevel, String)>, String)> {
+    async fn start(
+        &mut self,
+    ) -> Result<Live<NotifierPlugin>, (Failure, Vec<(LogLevel, String)>, String)> {
         let WorldPre::Notify(pre) = &self.plugin.inner.pre else {
-            return Err((Failure::Instantiate("not a notifier plugin".into()), Vec::new(), String::new()));
+            return Err((
+                Failure::Instantiate("not a notifier plugin".into()),
+                Vec::new(),
+                String::new(),
+            ));
         };
         let host = &self.host;
         let timeout = self.spec.timeout;
@@ -428,7 +479,9 @@ impl Notifier {
         self.host.arm(&mut live.store, timeout);
         let result = tokio::time::timeout(
             timeout,
-            live.bindings.vigil_plugin_notifier().call_notify(&mut live.store, &event),
+            live.bindings
+                .vigil_plugin_notifier()
+                .call_notify(&mut live.store, &event),
         )
         .await;
         let (logs, output) = live.store.data_mut().drain();
@@ -436,7 +489,9 @@ impl Notifier {
             Ok(Ok(Ok(()))) => NotifyOutcome::Delivered,
             Ok(Ok(Err(e))) => NotifyOutcome::Error(e.into()),
             Ok(Err(e)) => NotifyOutcome::Failed(self.host.failure(&live.store, Ok(e), timeout)),
-            Err(elapsed) => NotifyOutcome::Failed(self.host.failure(&live.store, Err(elapsed), timeout)),
+            Err(elapsed) => {
+                NotifyOutcome::Failed(self.host.failure(&live.store, Err(elapsed), timeout))
+            }
         };
         let outcome = match outcome {
             NotifyOutcome::Failed(f) => {
@@ -459,21 +514,6 @@ impl Notifier {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn panic_messages() {
-        let out = "thread '<unnamed>' panicked at src/lib.rs:170:24:\nchaos panicked\nnote: run with `RUST_BACKTRACE=1`\n";
-        assert_eq!(
-            panic_message(out).as_deref(),
-            Some("chaos panicked at src/lib.rs:170:24")
-        );
-        assert_eq!(panic_message("hello"), None);
-    }
-}
-
 /// The daemon drives checks and notifiers from spawned tokio tasks.
 #[allow(dead_code)]
 fn futures_are_send(c: &mut Checker, n: &mut Notifier, p: &Plugin, h: &PluginHost) {
@@ -490,4 +530,19 @@ fn futures_are_send(c: &mut Checker, n: &mut Notifier, p: &Plugin, h: &PluginHos
     }));
     is_send(p.info(h));
     is_send(Checker::new(h, p, c.spec.clone()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_messages() {
+        let out = "thread '<unnamed>' panicked at src/lib.rs:170:24:\nchaos panicked\nnote: run with `RUST_BACKTRACE=1`\n";
+        assert_eq!(
+            panic_message(out).as_deref(),
+            Some("chaos panicked at src/lib.rs:170:24")
+        );
+        assert_eq!(panic_message("hello"), None);
+    }
 }

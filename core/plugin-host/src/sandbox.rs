@@ -67,7 +67,9 @@ impl StoreState {
         b.envs(&grants.env);
         let tcp = !grants.connect.is_empty();
         let udp = tcp && grants.udp;
-        b.allow_tcp(tcp).allow_udp(udp).allow_ip_name_lookup(grants.dns);
+        b.allow_tcp(tcp)
+            .allow_udp(udp)
+            .allow_ip_name_lookup(grants.dns);
         let rules: Arc<[crate::grants::SocketRule]> = grants.connect.clone().into();
         b.socket_addr_check(move |addr, use_| {
             let ok = match use_ {

@@ -11,9 +11,7 @@ use std::path::PathBuf;
 pub fn plugin_path(name: &str) -> Option<PathBuf> {
     let dir = std::env::var_os("VIGIL_PLUGIN_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/plugins")
-        });
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/plugins"));
     let path = dir.join(format!("{name}.wasm"));
     if path.is_file() {
         return Some(path);

@@ -23,7 +23,9 @@ fn host(cache_dir: Option<PathBuf>) -> PluginHost {
 fn component(exports: &[&str], imports: &[&str]) -> Vec<u8> {
     let mut wat = String::from("(component\n");
     for i in imports {
-        wat.push_str(&format!("  (import \"{i}\" (instance (export \"f\" (func))))\n"));
+        wat.push_str(&format!(
+            "  (import \"{i}\" (instance (export \"f\" (func))))\n"
+        ));
     }
     wat.push_str(
         "  (core module $m (func (export \"f\")))\n  (core instance $i (instantiate $m))\n  \
@@ -39,15 +41,23 @@ fn component(exports: &[&str], imports: &[&str]) -> Vec<u8> {
 #[test]
 fn wrong_wit_version_is_a_clear_load_error() {
     let h = host(None);
-    let bytes = component(&["vigil:plugin/plugin@0.2.0", "vigil:plugin/checker@0.2.0"], &[]);
+    let bytes = component(
+        &["vigil:plugin/plugin@0.2.0", "vigil:plugin/checker@0.2.0"],
+        &[],
+    );
     let err = h.load_bytes("future", &bytes).unwrap_err();
     assert!(
         matches!(&err, LoadError::WitVersion { found, supported, .. } if found == "0.2.0" && supported == "0.1.0"),
         "{err:?}"
     );
     let msg = err.to_string();
-    assert!(msg.contains("vigil:plugin/plugin@0.2.0") || msg.contains("vigil:plugin/checker@0.2.0"));
-    assert!(msg.contains("vigil:plugin@0.1.0") && msg.contains("0.1.x"), "{msg}");
+    assert!(
+        msg.contains("vigil:plugin/plugin@0.2.0") || msg.contains("vigil:plugin/checker@0.2.0")
+    );
+    assert!(
+        msg.contains("vigil:plugin@0.1.0") && msg.contains("0.1.x"),
+        "{msg}"
+    );
 
     // An older major (1.x) and an unversioned interface are refused too.
     let err = h
@@ -83,7 +93,10 @@ fn compatible_version_passes_the_version_check() {
     let err = h
         .load_bytes(
             "newer-patch",
-            &component(&["vigil:plugin/plugin@0.1.7", "vigil:plugin/checker@0.1.7"], &[]),
+            &component(
+                &["vigil:plugin/plugin@0.1.7", "vigil:plugin/checker@0.1.7"],
+                &[],
+            ),
         )
         .unwrap_err();
     assert!(matches!(err, LoadError::Link { .. }), "{err:?}");
@@ -95,14 +108,20 @@ fn non_plugins_are_refused() {
     let err = h
         .load_bytes("other", &component(&["example:thing/run@1.0.0"], &[]))
         .unwrap_err();
-    assert!(matches!(&err, LoadError::NotAPlugin { exports, .. } if exports == &["example:thing/run@1.0.0"]));
-    assert!(err.to_string().contains("neither vigil:plugin/checker nor vigil:plugin/notifier"));
+    assert!(
+        matches!(&err, LoadError::NotAPlugin { exports, .. } if exports == &["example:thing/run@1.0.0"])
+    );
+    assert!(err
+        .to_string()
+        .contains("neither vigil:plugin/checker nor vigil:plugin/notifier"));
 
     let err = h.load_bytes("junk", b"\0asm not really").unwrap_err();
     assert!(matches!(err, LoadError::Invalid { .. }), "{err:?}");
 
     // A core module is not a component.
-    let err = h.load_bytes("core", &wat::parse_str("(module)").unwrap()).unwrap_err();
+    let err = h
+        .load_bytes("core", &wat::parse_str("(module)").unwrap())
+        .unwrap_err();
     assert!(matches!(err, LoadError::Invalid { .. }), "{err:?}");
 
     let err = h
@@ -116,13 +135,20 @@ fn unsatisfiable_imports_are_listed() {
     let h = host(None);
     let bytes = component(
         &["vigil:plugin/plugin@0.1.0", "vigil:plugin/checker@0.1.0"],
-        &["wasi:keyvalue/store@0.2.0", "wasi:http/incoming-handler@0.2.0", "wasi:io/error@0.2.0"],
+        &[
+            "wasi:keyvalue/store@0.2.0",
+            "wasi:http/incoming-handler@0.2.0",
+            "wasi:io/error@0.2.0",
+        ],
     );
     let err = h.load_bytes("greedy", &bytes).unwrap_err();
     match &err {
         LoadError::UnsupportedImports { imports, .. } => assert_eq!(
             imports,
-            &["wasi:keyvalue/store@0.2.0", "wasi:http/incoming-handler@0.2.0"]
+            &[
+                "wasi:keyvalue/store@0.2.0",
+                "wasi:http/incoming-handler@0.2.0"
+            ]
         ),
         other => panic!("{other:?}"),
     }
@@ -149,11 +175,17 @@ async fn compiled_cache_is_hit_and_survives_corruption() {
     }
     let first = h.load_file(&path).unwrap();
     assert!(!first.from_cache());
-    let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(entries.len(), 1, "{entries:?}");
     let entry = &entries[0];
     let file = entry.file_name().unwrap().to_str().unwrap();
-    assert!(file.starts_with(first.digest()) && file.ends_with(".cwasm"), "{file}");
+    assert!(
+        file.starts_with(first.digest()) && file.ends_with(".cwasm"),
+        "{file}"
+    );
 
     // Same host, and a new host (a daemon restart), both hit.
     let second = h.load_file(&path).unwrap();
@@ -175,7 +207,9 @@ async fn compiled_cache_is_hit_and_survives_corruption() {
         grants: Grants::default(),
         timeout: Duration::from_secs(2),
     };
-    let mut c = Checker::new(&restarted, &third, spec.clone()).await.unwrap();
+    let mut c = Checker::new(&restarted, &third, spec.clone())
+        .await
+        .unwrap();
     assert!(c.check().await.outcome.passed());
 
     // Corrupt entries (garbage, truncated) fall back to compiling and are rewritten.

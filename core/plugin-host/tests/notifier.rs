@@ -47,8 +47,16 @@ async fn log_notifier_delivers() {
     };
     for _ in 0..3 {
         let r = n.notify(t.clone()).await;
-        assert!(matches!(r.outcome, NotifyOutcome::Delivered), "{}", r.outcome);
-        assert!(r.logs.iter().any(|(_, m)| m.contains("VI_1")), "{:?}", r.logs);
+        assert!(
+            matches!(r.outcome, NotifyOutcome::Delivered),
+            "{}",
+            r.outcome
+        );
+        assert!(
+            r.logs.iter().any(|(_, m)| m.contains("VI_1")),
+            "{:?}",
+            r.logs
+        );
         assert!(!r.fresh_instance);
     }
     // The notifier world cannot be used as a check, nor the reverse.
@@ -65,7 +73,14 @@ async fn log_notifier_delivers() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, SetupError::WrongWorld { expected: World::HealthCheck, found: World::Notifier, .. }));
+    assert!(matches!(
+        err,
+        SetupError::WrongWorld {
+            expected: World::HealthCheck,
+            found: World::Notifier,
+            ..
+        }
+    ));
 }
 
 #[tokio::test]

@@ -55,9 +55,13 @@ fn spec(config: serde_json::Value, port: u16, grants: Grants, timeout: Duration)
 async fn checker(config: serde_json::Value, port: u16, grants: Grants) -> Option<Checker> {
     let plugin = chaos()?;
     Some(
-        Checker::new(host(), &plugin, spec(config, port, grants, Duration::from_secs(2)))
-            .await
-            .expect("configure"),
+        Checker::new(
+            host(),
+            &plugin,
+            spec(config, port, grants, Duration::from_secs(2)),
+        )
+        .await
+        .expect("configure"),
     )
 }
 
@@ -115,7 +119,10 @@ async fn trap_is_reported_and_instance_replaced() {
     let Some(f) = fails_then_recovers("trap", Duration::from_secs(2)).await else {
         return;
     };
-    assert!(matches!(&f, Failure::Trap(m) if m.contains("unreachable")), "{f}");
+    assert!(
+        matches!(&f, Failure::Trap(m) if m.contains("unreachable")),
+        "{f}"
+    );
 }
 
 #[tokio::test]
@@ -172,11 +179,16 @@ async fn connect_is_denied_unless_granted() {
 
     // TCP granted, but to another port.
     let other = Grants {
-        connect: vec![format!("127.0.0.1:{}", port.wrapping_add(1)).parse().unwrap()],
+        connect: vec![format!("127.0.0.1:{}", port.wrapping_add(1))
+            .parse()
+            .unwrap()],
         ..Grants::default()
     };
     let mut c = checker(config.clone(), port, other).await.unwrap();
-    assert!(matches!(check_error(&c.check().await), CheckError::Denied(_)));
+    assert!(matches!(
+        check_error(&c.check().await),
+        CheckError::Denied(_)
+    ));
 
     // Another network.
     let net = Grants {
@@ -184,7 +196,10 @@ async fn connect_is_denied_unless_granted() {
         ..Grants::default()
     };
     let mut c = checker(config.clone(), port, net).await.unwrap();
-    assert!(matches!(check_error(&c.check().await), CheckError::Denied(_)));
+    assert!(matches!(
+        check_error(&c.check().await),
+        CheckError::Denied(_)
+    ));
 
     // Granted exactly, and by a wildcard port rule.
     for rule in [format!("127.0.0.1:{port}"), "127.0.0.0/8:*".to_string()] {
@@ -225,18 +240,28 @@ async fn http_is_denied_unless_granted() {
     let port = http_server().await;
     let config = serde_json::json!({"mode": "http"});
 
-    let mut c = checker(config.clone(), port, Grants::default()).await.unwrap();
+    let mut c = checker(config.clone(), port, Grants::default())
+        .await
+        .unwrap();
     let e = check_error(&c.check().await);
-    assert!(matches!(&e, CheckError::Denied(m) if m.contains("HttpRequestDenied")), "{e}");
+    assert!(
+        matches!(&e, CheckError::Denied(m) if m.contains("HttpRequestDenied")),
+        "{e}"
+    );
 
     let wrong = Grants {
-        http: vec![format!("127.0.0.1:{}", port.wrapping_add(1)).parse().unwrap()],
+        http: vec![format!("127.0.0.1:{}", port.wrapping_add(1))
+            .parse()
+            .unwrap()],
         // A socket grant does not open HTTP.
         connect: vec!["127.0.0.1:*".parse().unwrap()],
         ..Grants::default()
     };
     let mut c = checker(config.clone(), port, wrong).await.unwrap();
-    assert!(matches!(check_error(&c.check().await), CheckError::Denied(_)));
+    assert!(matches!(
+        check_error(&c.check().await),
+        CheckError::Denied(_)
+    ));
 
     let granted = Grants {
         http: vec![format!("127.0.0.1:{port}").parse().unwrap()],
@@ -248,7 +273,12 @@ async fn http_is_denied_unless_granted() {
 
 #[tokio::test]
 async fn environment_is_invisible_unless_granted() {
-    let Some(mut c) = checker(serde_json::json!({"mode": "env", "var": "PATH"}), 1, Grants::default()).await
+    let Some(mut c) = checker(
+        serde_json::json!({"mode": "env", "var": "PATH"}),
+        1,
+        Grants::default(),
+    )
+    .await
     else {
         return;
     };
@@ -258,9 +288,13 @@ async fn environment_is_invisible_unless_granted() {
         env: vec![("VIGIL_TOKEN".into(), "s3cret".into())],
         ..Grants::default()
     };
-    let mut c = checker(serde_json::json!({"mode": "env", "var": "VIGIL_TOKEN"}), 1, grants.clone())
-        .await
-        .unwrap();
+    let mut c = checker(
+        serde_json::json!({"mode": "env", "var": "VIGIL_TOKEN"}),
+        1,
+        grants.clone(),
+    )
+    .await
+    .unwrap();
     assert_eq!(verdict(&c.check().await, Health::Up), "VIGIL_TOKEN=s3cret");
     let mut c = checker(serde_json::json!({"mode": "env", "var": "PATH"}), 1, grants)
         .await
@@ -274,12 +308,20 @@ async fn there_is_no_filesystem() {
         return;
     };
     let e = check_error(&c.check().await);
-    assert!(matches!(&e, CheckError::Denied(m) if m.contains("/etc/hostname")), "{e}");
+    assert!(
+        matches!(&e, CheckError::Denied(m) if m.contains("/etc/hostname")),
+        "{e}"
+    );
 }
 
 #[tokio::test]
 async fn warm_instances_keep_state() {
-    let Some(mut c) = checker(serde_json::json!({"mode": "stateful"}), 1, Grants::default()).await
+    let Some(mut c) = checker(
+        serde_json::json!({"mode": "stateful"}),
+        1,
+        Grants::default(),
+    )
+    .await
     else {
         return;
     };
@@ -297,7 +339,8 @@ async fn warm_instances_keep_state() {
 
 #[tokio::test]
 async fn logs_and_output_are_captured() {
-    let Some(mut c) = checker(serde_json::json!({"mode": "log"}), 1, Grants::default()).await else {
+    let Some(mut c) = checker(serde_json::json!({"mode": "log"}), 1, Grants::default()).await
+    else {
         return;
     };
     let r = c.check().await;
@@ -319,8 +362,12 @@ async fn logs_and_output_are_captured() {
 
 #[tokio::test]
 async fn output_is_bounded() {
-    let Some(mut c) = checker(serde_json::json!({"mode": "print", "bytes": 1_000_000}), 1, Grants::default())
-        .await
+    let Some(mut c) = checker(
+        serde_json::json!({"mode": "print", "bytes": 1_000_000}),
+        1,
+        Grants::default(),
+    )
+    .await
     else {
         return;
     };
@@ -340,9 +387,15 @@ async fn bad_config_is_a_setup_error() {
         return;
     };
     let cases = [
-        (serde_json::json!({"mode": "nope"}), "invalid value for `mode`: unknown mode \"nope\""),
+        (
+            serde_json::json!({"mode": "nope"}),
+            "invalid value for `mode`: unknown mode \"nope\"",
+        ),
         (serde_json::json!({}), "missing key `mode`"),
-        (serde_json::json!({"mode": "up", "colour": 1}), "unknown key `colour`"),
+        (
+            serde_json::json!({"mode": "up", "colour": 1}),
+            "unknown key `colour`",
+        ),
     ];
     for (config, want) in cases {
         let s = spec(config, 1, Grants::default(), Duration::from_secs(2));
@@ -356,11 +409,26 @@ async fn bad_config_is_a_setup_error() {
             host: "127.0.0.1".into(),
             port: None,
         },
-        ..spec(serde_json::json!({"mode": "connect"}), 1, Grants::default(), Duration::from_secs(2))
+        ..spec(
+            serde_json::json!({"mode": "connect"}),
+            1,
+            Grants::default(),
+            Duration::from_secs(2),
+        )
     };
     let err = Checker::new(host(), &plugin, no_port).await.unwrap_err();
-    assert!(matches!(err, SetupError::Config { error: ConfigError::InvalidTarget(_), .. }));
-    assert!(err.to_string().contains("rejected the configuration of chaos-connect"), "{err}");
+    assert!(matches!(
+        err,
+        SetupError::Config {
+            error: ConfigError::InvalidTarget(_),
+            ..
+        }
+    ));
+    assert!(
+        err.to_string()
+            .contains("rejected the configuration of chaos-connect"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -371,19 +439,31 @@ async fn basic_verdicts_and_info() {
     assert_eq!(plugin.world(), World::HealthCheck);
     assert_eq!(plugin.wit_version(), &vigil_plugin_host::WIT_VERSION);
     assert_eq!(plugin.digest().len(), 64);
-    assert!(plugin.imports().iter().any(|i| i.starts_with("vigil:plugin/log@0.1")));
+    assert!(plugin
+        .imports()
+        .iter()
+        .any(|i| i.starts_with("vigil:plugin/log@0.1")));
     let info = plugin.info(host()).await.unwrap();
     assert_eq!(info.name, "chaos");
     assert_eq!(info.capabilities, vec![Capability::Tcp, Capability::Http]);
 
-    let mut up = checker(serde_json::json!({"mode": "up"}), 1, Grants::default()).await.unwrap();
+    let mut up = checker(serde_json::json!({"mode": "up"}), 1, Grants::default())
+        .await
+        .unwrap();
     let r = up.check().await;
     assert!(r.outcome.passed());
-    let mut down = checker(serde_json::json!({"mode": "down"}), 1, Grants::default()).await.unwrap();
+    let mut down = checker(serde_json::json!({"mode": "down"}), 1, Grants::default())
+        .await
+        .unwrap();
     assert!(!down.check().await.outcome.passed());
-    let mut error = checker(serde_json::json!({"mode": "error"}), 1, Grants::default()).await.unwrap();
+    let mut error = checker(serde_json::json!({"mode": "error"}), 1, Grants::default())
+        .await
+        .unwrap();
     let r = error.check().await;
-    assert_eq!(check_error(&r), CheckError::Protocol("error on purpose".into()));
+    assert_eq!(
+        check_error(&r),
+        CheckError::Protocol("error on purpose".into())
+    );
     assert!(!r.fresh_instance, "a check error keeps the instance");
     assert!(!error.check().await.fresh_instance);
 }
@@ -399,12 +479,25 @@ async fn pool_exhaustion_is_reported() {
     })
     .unwrap();
     let plugin = small.load_file(&path).unwrap();
-    let s = || spec(serde_json::json!({"mode": "up"}), 1, Grants::default(), Duration::from_secs(2));
+    let s = || {
+        spec(
+            serde_json::json!({"mode": "up"}),
+            1,
+            Grants::default(),
+            Duration::from_secs(2),
+        )
+    };
     let a = Checker::new(&small, &plugin, s()).await.unwrap();
     let _b = Checker::new(&small, &plugin, s()).await.unwrap();
     let err = Checker::new(&small, &plugin, s()).await.unwrap_err();
     assert!(
-        matches!(&err, SetupError::Failed { failure: Failure::PoolExhausted(2), .. }),
+        matches!(
+            &err,
+            SetupError::Failed {
+                failure: Failure::PoolExhausted(2),
+                ..
+            }
+        ),
         "{err}"
     );
     drop(a);

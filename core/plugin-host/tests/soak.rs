@@ -6,7 +6,9 @@
 use std::time::{Duration, Instant};
 
 use vigil_plugin_host::testing::{plugin_path, rss_bytes};
-use vigil_plugin_host::{CheckOutcome, CheckSpec, Checker, Failure, Grants, HostOptions, PluginHost, Target};
+use vigil_plugin_host::{
+    CheckOutcome, CheckSpec, Checker, Failure, Grants, HostOptions, PluginHost, Target,
+};
 
 const CALLS: usize = 10_000;
 /// Allowed RSS growth over the measured calls (allocator noise, tracing, lazily

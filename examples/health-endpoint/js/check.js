@@ -65,13 +65,10 @@ export const checker = {
     try {
       response = await fetch(settings.url);
     } catch (e) {
-      // fetch() hides wasi:http's error-code behind a TypeError; classify by its text.
-      const text = String(e && e.message ? e.message : e);
-      if (/refused/i.test(text)) throw { tag: "connection-refused", val: text };
-      if (/denied|prohibited/i.test(text)) throw { tag: "denied", val: text };
-      if (/dns|resolv/i.test(text)) throw { tag: "name-resolution", val: text };
-      if (/timeout|timed out/i.test(text)) throw { tag: "timeout" };
-      throw { tag: "io", val: text };
+      // fetch() rejects with the same TypeError ("NetworkError when attempting to fetch
+      // resource") for every transport failure and hides wasi:http's error-code, so refused,
+      // not granted and unresolvable all become `io` here (the other languages tell them apart).
+      throw { tag: "io", val: `${settings.url}: ${e && e.message ? e.message : e}` };
     }
     const metrics = [{ name: "http_status", value: response.status }];
     if (response.status < 200 || response.status > 299) {

@@ -170,10 +170,16 @@ pub fn judge_backend(rows: &[Row], name: &str, min_up: usize) -> Judgement {
         .filter(|s| !server_is_up(&s.status))
         .map(|s| format!("{} ({})", s.svname, s.status))
         .collect();
-    let not_up = if not_up.is_empty() {
-        String::new()
-    } else {
-        format!("; not up: {}", not_up.join(", "))
+    // Name a few; a large backend's status line must stay one readable line.
+    const NAMED: usize = 5;
+    let not_up = match not_up.len() {
+        0 => String::new(),
+        n if n <= NAMED => format!("; not up: {}", not_up.join(", ")),
+        n => format!(
+            "; not up: {} and {} more",
+            not_up[..NAMED].join(", "),
+            n - NAMED
+        ),
     };
     let (verdict, message) = if !server_is_up(&be.status) {
         (
@@ -382,6 +388,22 @@ dead,BACKEND,0,0,0,0,26212,0,0,0,0,0,,0,0,0,0,DOWN,0,0,0,,1,30,30,,1,5,0,,0,,1,
         assert_eq!(
             j.message,
             "backend 'nope' is not in the stats (backends: app, dead)"
+        );
+        // Many servers down: a few are named.
+        let mut many = rows.clone();
+        for i in 0..8 {
+            many.push(Row {
+                pxname: "app".into(),
+                svname: format!("extra{i}"),
+                status: "DOWN".into(),
+                ..Row::default()
+            });
+        }
+        let j = judge_backend(&many, "app", 1);
+        assert!(
+            j.message.ends_with("extra3 (DOWN) and 4 more"),
+            "{}",
+            j.message
         );
         // All up.
         let all_up: Vec<Row> = rows

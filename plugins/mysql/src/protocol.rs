@@ -209,6 +209,20 @@ pub fn put_lenenc_int(out: &mut Vec<u8>, v: u64) {
     }
 }
 
+/// Longest server text (error message) carried into a check message: the
+/// server is the peer being checked, not trusted to keep status lines short.
+pub const MAX_TEXT: usize = 512;
+
+/// `text` trimmed and cut to at most `max` bytes, on a character boundary.
+pub fn bounded(text: &str, max: usize) -> &str {
+    let text = text.trim_end();
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// Parses an ERR packet (first byte 0xff). The SQLSTATE marker `#` is optional
 /// because servers omit it for errors sent before the handshake completes.
 pub fn parse_err(payload: &[u8]) -> Result<ServerError, WireError> {
@@ -223,7 +237,7 @@ pub fn parse_err(payload: &[u8]) -> Result<ServerError, WireError> {
     } else {
         None
     };
-    let message = String::from_utf8_lossy(r.rest()).trim_end().to_string();
+    let message = bounded(&String::from_utf8_lossy(r.rest()), MAX_TEXT).to_string();
     Ok(ServerError {
         code,
         state,
@@ -305,7 +319,7 @@ pub fn parse_handshake(payload: &[u8]) -> Result<Handshake, WireError> {
         None => return Err(malformed("empty handshake packet")),
     }
     r.u8("protocol version")?;
-    let server_version = String::from_utf8_lossy(r.null_str()).into_owned();
+    let server_version = bounded(&String::from_utf8_lossy(r.null_str()), 64).to_string();
     let connection_id = r.u32("connection id")?;
     let mut scramble = r.bytes(8, "auth-plugin-data-part-1")?.to_vec();
     r.u8("filler")?;
@@ -585,6 +599,15 @@ mod tests {
         let payload = vec![1u8; MAX_PAYLOAD + 10];
         let (bytes, _) = encode_packet(0, &payload);
         assert_eq!(&bytes[MAX_PAYLOAD + 4..MAX_PAYLOAD + 8], &[10, 0, 0, 1]);
+    }
+
+    #[test]
+    fn server_text_is_bounded() {
+        let mut p = vec![0xff, 0x10, 0x04];
+        p.extend(std::iter::repeat_n(b'x', 10_000));
+        assert_eq!(parse_err(&p).unwrap().message.len(), MAX_TEXT);
+        assert_eq!(bounded("h\u{e9}llo  ", 2), "h");
+        assert_eq!(bounded("ok\n", 10), "ok");
     }
 
     #[test]

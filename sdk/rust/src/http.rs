@@ -318,13 +318,24 @@ mod sys {
             out.write(&data[..n]).map_err(err)?;
             data = &data[n..];
         }
-        out.flush().map_err(err)?;
-        while out.check_write().map_err(err)? == 0 {
-            if !wait(&out.subscribe(), Some(deadline)) {
-                return Err(CheckError::Timeout);
+        // Closed once everything is written means the receiver has it all (it
+        // stops reading at Content-Length).
+        match out.flush() {
+            Ok(()) => {}
+            Err(StreamError::Closed) => return Ok(()),
+            Err(e) => return Err(err(e)),
+        }
+        loop {
+            match out.check_write() {
+                Ok(0) => {
+                    if !wait(&out.subscribe(), Some(deadline)) {
+                        return Err(CheckError::Timeout);
+                    }
+                }
+                Ok(_) | Err(StreamError::Closed) => return Ok(()),
+                Err(e) => return Err(err(e)),
             }
         }
-        Ok(())
     }
 
     fn read_body(
@@ -383,24 +394,45 @@ mod sys {
 
         let future = outgoing_handler::handle(request, Some(options))
             .map_err(|e| http_error(e, authority))?;
+        // A server may answer before it has read the whole body (or a refused
+        // request closes the body stream): then the response future decides.
+        let mut early = None;
         if !req.body.is_empty() {
             let out = body.write().map_err(|()| internal("the body stream"))?;
-            write_all(&out, &req.body, deadline, authority)?;
-        }
-        OutgoingBody::finish(body, None).map_err(|e| http_error(e, authority))?;
-
-        let response = loop {
-            match future.get() {
-                Some(Ok(Ok(response))) => break response,
-                Some(Ok(Err(code))) => return Err(http_error(code, authority)),
-                Some(Err(())) => {
-                    return Err(CheckError::Internal(format!(
-                        "{authority}: response taken twice"
-                    )))
+            if let Err(e) = write_all(&out, &req.body, deadline, authority) {
+                drop(out);
+                let mut result = future.get();
+                if result.is_none() && wait(&future.subscribe(), Some(deadline)) {
+                    result = future.get();
                 }
-                None => {
-                    if !wait(&future.subscribe(), Some(deadline)) {
-                        return Err(CheckError::Timeout);
+                match result {
+                    Some(Ok(Ok(response))) => early = Some(response),
+                    Some(Ok(Err(code))) => return Err(http_error(code, authority)),
+                    _ => return Err(e),
+                }
+            }
+        }
+        let response = match early {
+            Some(response) => {
+                drop(body);
+                response
+            }
+            None => {
+                OutgoingBody::finish(body, None).map_err(|e| http_error(e, authority))?;
+                loop {
+                    match future.get() {
+                        Some(Ok(Ok(response))) => break response,
+                        Some(Ok(Err(code))) => return Err(http_error(code, authority)),
+                        Some(Err(())) => {
+                            return Err(CheckError::Internal(format!(
+                                "{authority}: response taken twice"
+                            )))
+                        }
+                        None => {
+                            if !wait(&future.subscribe(), Some(deadline)) {
+                                return Err(CheckError::Timeout);
+                            }
+                        }
                     }
                 }
             }

@@ -127,7 +127,7 @@ pub fn run_guarded(argv: &[String]) -> std::process::Output {
     use std::os::unix::process::CommandExt;
     const GUARD: &str = r#"
 exec 3<&0
-( cat <&3 >/dev/null; kill -KILL 0 ) &
+( cat <&3 >/dev/null; kill -KILL 0 ) >/dev/null 2>&1 &
 exec 3<&-
 "$@" </dev/null
 "#;
@@ -143,7 +143,8 @@ exec 3<&-
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {argv:?}: {e}"));
     // The lifeline (stdin) stays open until the command is done (`wait_with_output`
-    // would close it first), then closes and the guard exits.
+    // would close it first), then closes and the guard exits. The guard must not
+    // hold stdout/stderr, or `wait_with_output` would wait for it.
     let lifeline = child.stdin.take();
     let out = child
         .wait_with_output()
@@ -516,6 +517,8 @@ fn template() -> Option<&'static Template> {
                 "--auth-root-authentication-method=normal".into(),
                 "--skip-test-db".into(),
                 "--user=root".into(),
+                // Not /tmp: concurrent bootstraps there trip over each other.
+                format!("--tmpdir={}", dir.path().display()),
             ];
             argv.extend(MARIADB_TUNING.map(String::from));
             let out = run_guarded(&argv);
@@ -565,6 +568,7 @@ pub fn mariadb_with(server_id: u32, extra: &[String]) -> Option<Server> {
         "--user=root".into(),
         format!("--pid-file={}", d.join("mariadbd.pid").display()),
         format!("--server-id={server_id}"),
+        format!("--tmpdir={}", d.display()),
     ];
     argv.extend(MARIADB_TUNING.map(String::from));
     argv.extend(extra.iter().cloned());

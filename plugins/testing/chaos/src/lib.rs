@@ -98,7 +98,9 @@ impl CheckerGuest for Chaos {
     fn configure(config: String, target: Target) -> Result<(), ConfigError> {
         let value: serde_json::Value =
             serde_json::from_str(&config).map_err(|e| invalid("", e.to_string()))?;
-        let obj = value.as_object().ok_or_else(|| invalid("", "not a table"))?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| invalid("", "not a table"))?;
         let mut cfg = Config::default();
         for (key, v) in obj {
             match key.as_str() {
@@ -122,8 +124,10 @@ impl CheckerGuest for Chaos {
                         .ok_or_else(|| invalid("warmup", "not an integer"))?
                 }
                 "bytes" => {
-                    cfg.bytes =
-                        v.as_u64().ok_or_else(|| invalid("bytes", "not an integer"))? as usize
+                    cfg.bytes = v
+                        .as_u64()
+                        .ok_or_else(|| invalid("bytes", "not an integer"))?
+                        as usize
                 }
                 other => return Err(ConfigError::UnknownKey(other.into())),
             }
@@ -190,7 +194,10 @@ impl CheckerGuest for Chaos {
                 Err(_) => Ok(verdict(Health::Down, &format!("{} not visible", cfg.var))),
             },
             "fs" => match std::fs::read_to_string("/etc/hostname") {
-                Ok(s) => Ok(verdict(Health::Up, &format!("read /etc/hostname: {}", s.trim()))),
+                Ok(s) => Ok(verdict(
+                    Health::Up,
+                    &format!("read /etc/hostname: {}", s.trim()),
+                )),
                 Err(e) => Err(CheckError::Denied(format!("read /etc/hostname: {e}"))),
             },
             "stateful" => {
