@@ -216,7 +216,9 @@ impl PluginHost {
         let max = self.inner.opts.max_warm;
         self.inner
             .warm
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
             .is_ok()
     }
 

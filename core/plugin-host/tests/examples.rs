@@ -19,8 +19,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use vigil_plugin_host::{
-    Capability, CheckError, CheckOutcome, CheckReport, CheckSpec, Checker, ConfigError, Grants, Health,
-    HostOptions, Plugin, PluginHost, SetupError, Target,
+    Capability, CheckError, CheckOutcome, CheckReport, CheckSpec, Checker, ConfigError, Grants,
+    Health, HostOptions, Plugin, PluginHost, SetupError, Target,
 };
 
 /// Languages whose example `VIGIL_REQUIRE_EXAMPLES=1` requires.
@@ -125,7 +125,13 @@ fn spec(config: &str, port: u16, grants: Grants) -> CheckSpec {
     }
 }
 
-async fn check_once(host: &PluginHost, plugin: &Plugin, config: &str, port: u16, grants: Grants) -> CheckReport {
+async fn check_once(
+    host: &PluginHost,
+    plugin: &Plugin,
+    config: &str,
+    port: u16,
+    grants: Grants,
+) -> CheckReport {
     let mut checker = match Checker::new(host, plugin, spec(config, port, grants)).await {
         Ok(c) => c,
         Err(e) => panic!("{}: configure {config} failed: {e}", plugin.name()),
@@ -136,21 +142,30 @@ async fn check_once(host: &PluginHost, plugin: &Plugin, config: &str, port: u16,
 fn verdict(lang: &str, what: &str, report: &CheckReport) -> (Health, String) {
     match &report.outcome {
         CheckOutcome::Verdict(r) => (r.health, r.message.clone()),
-        other => panic!("{lang} {what}: expected a verdict, got {other} (output: {:?})", report.output),
+        other => panic!(
+            "{lang} {what}: expected a verdict, got {other} (output: {:?})",
+            report.output
+        ),
     }
 }
 
 fn check_error(lang: &str, what: &str, report: &CheckReport) -> CheckError {
     match &report.outcome {
         CheckOutcome::Error(e) => e.clone(),
-        other => panic!("{lang} {what}: expected a check error, got {other} (output: {:?})", report.output),
+        other => panic!(
+            "{lang} {what}: expected a check error, got {other} (output: {:?})",
+            report.output
+        ),
     }
 }
 
 async fn config_error(host: &PluginHost, plugin: &Plugin, config: &str) -> ConfigError {
     match Checker::new(host, plugin, spec(config, 80, Grants::default())).await {
         Err(SetupError::Config { error, .. }) => error,
-        Err(e) => panic!("{}: config {config}: expected a config error, got {e}", plugin.name()),
+        Err(e) => panic!(
+            "{}: config {config}: expected a config error, got {e}",
+            plugin.name()
+        ),
         Ok(_) => panic!("{}: config {config} was accepted", plugin.name()),
     }
 }
@@ -164,15 +179,24 @@ async fn run_example(lang: &str) {
     })
     .expect("plugin host");
     let started = Instant::now();
-    let plugin = host.load_file(&path).unwrap_or_else(|e| panic!("{lang}: load {}: {e}", path.display()));
+    let plugin = host
+        .load_file(&path)
+        .unwrap_or_else(|e| panic!("{lang}: load {}: {e}", path.display()));
     eprintln!(
         "{lang}: {} bytes, loaded in {:.2?} ({})",
         plugin.size(),
         started.elapsed(),
-        if plugin.from_cache() { "from the compile cache" } else { "compiled" }
+        if plugin.from_cache() {
+            "from the compile cache"
+        } else {
+            "compiled"
+        }
     );
 
-    let info = plugin.info(&host).await.unwrap_or_else(|e| panic!("{lang}: info: {e}"));
+    let info = plugin
+        .info(&host)
+        .await
+        .unwrap_or_else(|e| panic!("{lang}: info: {e}"));
     assert_eq!(info.name, format!("health-endpoint-{lang}"));
     assert_eq!(info.capabilities, vec![Capability::Http]);
 
@@ -206,9 +230,14 @@ async fn run_example(lang: &str) {
     let report = check_once(&host, &plugin, "{}", port, grants()).await;
     let (health, message) = verdict(lang, "/health", &report);
     assert_eq!(health, Health::Up, "{lang}: {message}");
-    let CheckOutcome::Verdict(result) = &report.outcome else { unreachable!() };
+    let CheckOutcome::Verdict(result) = &report.outcome else {
+        unreachable!()
+    };
     assert!(
-        result.metrics.iter().any(|m| m.name == "http_status" && m.value == 200.0),
+        result
+            .metrics
+            .iter()
+            .any(|m| m.name == "http_status" && m.value == 200.0),
         "{lang}: metrics {:?}",
         result.metrics
     );
@@ -218,14 +247,26 @@ async fn run_example(lang: &str) {
         report.logs
     );
 
-    let (health, message) = verdict(lang, "degraded", &check_once(&host, &plugin, r#"{"path": "/degraded"}"#, port, grants()).await);
+    let (health, message) = verdict(
+        lang,
+        "degraded",
+        &check_once(&host, &plugin, r#"{"path": "/degraded"}"#, port, grants()).await,
+    );
     assert_eq!(health, Health::Degraded, "{lang}: {message}");
 
-    let (health, message) = verdict(lang, "failing", &check_once(&host, &plugin, r#"{"path": "/failing"}"#, port, grants()).await);
+    let (health, message) = verdict(
+        lang,
+        "failing",
+        &check_once(&host, &plugin, r#"{"path": "/failing"}"#, port, grants()).await,
+    );
     assert_eq!(health, Health::Down, "{lang}: {message}");
     assert!(message.contains("failing"), "{lang}: {message}");
 
-    let (health, message) = verdict(lang, "503", &check_once(&host, &plugin, r#"{"path": "/error"}"#, port, grants()).await);
+    let (health, message) = verdict(
+        lang,
+        "503",
+        &check_once(&host, &plugin, r#"{"path": "/error"}"#, port, grants()).await,
+    );
     assert_eq!(health, Health::Down, "{lang}: {message}");
     assert!(message.contains("503"), "{lang}: {message}");
 
@@ -233,32 +274,68 @@ async fn run_example(lang: &str) {
     let (health, message) = verdict(
         lang,
         "field",
-        &check_once(&host, &plugin, r#"{"path": "/nofield", "field": "state"}"#, port, grants()).await,
+        &check_once(
+            &host,
+            &plugin,
+            r#"{"path": "/nofield", "field": "state"}"#,
+            port,
+            grants(),
+        )
+        .await,
     );
     assert_eq!(health, Health::Up, "{lang}: {message}");
 
     // A body that is not the expected JSON is a protocol error, not a verdict.
     for path in ["/garbage", "/nofield"] {
         let config = format!(r#"{{"path": "{path}"}}"#);
-        let error = check_error(lang, path, &check_once(&host, &plugin, &config, port, grants()).await);
-        assert!(matches!(error, CheckError::Protocol(_)), "{lang} {path}: {error:?}");
+        let error = check_error(
+            lang,
+            path,
+            &check_once(&host, &plugin, &config, port, grants()).await,
+        );
+        assert!(
+            matches!(error, CheckError::Protocol(_)),
+            "{lang} {path}: {error:?}"
+        );
     }
 
     // Nothing listening: connection refused. Not granted: the sandbox refuses the request.
     // JavaScript's fetch() hides wasi:http's error-code, so its example reports both as `io`.
     let closed = closed_port();
-    let error = check_error(lang, "closed port", &check_once(&host, &plugin, "{}", closed, http_grant(closed)).await);
-    let error_denied = check_error(lang, "no grant", &check_once(&host, &plugin, "{}", port, Grants::default()).await);
+    let error = check_error(
+        lang,
+        "closed port",
+        &check_once(&host, &plugin, "{}", closed, http_grant(closed)).await,
+    );
+    let error_denied = check_error(
+        lang,
+        "no grant",
+        &check_once(&host, &plugin, "{}", port, Grants::default()).await,
+    );
     if lang == "js" {
-        assert!(matches!(error, CheckError::Io(_)), "{lang}: closed port: {error:?}");
-        assert!(matches!(error_denied, CheckError::Io(_)), "{lang}: no grant: {error_denied:?}");
+        assert!(
+            matches!(error, CheckError::Io(_)),
+            "{lang}: closed port: {error:?}"
+        );
+        assert!(
+            matches!(error_denied, CheckError::Io(_)),
+            "{lang}: no grant: {error_denied:?}"
+        );
     } else {
-        assert!(matches!(error, CheckError::ConnectionRefused(_)), "{lang}: closed port: {error:?}");
-        assert!(matches!(error_denied, CheckError::Denied(_)), "{lang}: no grant: {error_denied:?}");
+        assert!(
+            matches!(error, CheckError::ConnectionRefused(_)),
+            "{lang}: closed port: {error:?}"
+        );
+        assert!(
+            matches!(error_denied, CheckError::Denied(_)),
+            "{lang}: no grant: {error_denied:?}"
+        );
     }
 
     // A warm instance answers repeatedly.
-    let mut checker = Checker::new(&host, &plugin, spec("{}", port, grants())).await.expect("configure");
+    let mut checker = Checker::new(&host, &plugin, spec("{}", port, grants()))
+        .await
+        .expect("configure");
     for _ in 0..3 {
         let report = checker.check().await;
         assert!(report.outcome.passed(), "{lang}: {}", report.outcome);
