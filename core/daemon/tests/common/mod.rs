@@ -139,9 +139,12 @@ impl Inst {
 
 /// A whole config file with its control socket.
 pub fn render_config(socket: &Path, instances: &[Inst]) -> String {
+    // Compiled plugins are cached under target/, shared by every test (and never in /var).
+    let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/plugin-cache");
     let mut s = format!(
-        "[global]\ncontrol_socket = {:?}\n",
-        socket.display().to_string()
+        "[global]\ncontrol_socket = {:?}\nplugin_cache_dir = {:?}\n",
+        socket.display().to_string(),
+        cache.display().to_string()
     );
     for i in instances {
         s.push('\n');
