@@ -55,6 +55,9 @@ pub struct RunArgs {
     /// Grant HTTP requests to HOST:PORT|* (repeatable).
     #[arg(long = "allow-http", value_name = "RULE")]
     allow_http: Vec<String>,
+    /// Grant both TCP connections and HTTP requests to RULE (repeatable).
+    #[arg(long = "allow", value_name = "RULE")]
+    allow: Vec<String>,
     /// Grant UDP to the `--allow-connect` addresses.
     #[arg(long)]
     allow_udp: bool,
@@ -204,6 +207,8 @@ async fn run_file(args: &RunArgs) -> Result<bool> {
         .collect::<Result<Vec<_>>>()?;
     let mut connect = args.allow_connect.clone();
     let mut http = args.allow_http.clone();
+    connect.extend(args.allow.iter().cloned());
+    http.extend(args.allow.iter().cloned());
     // As in the config: the target itself, when nothing else is granted.
     if connect.is_empty() && http.is_empty() {
         if let Some(ip) = target.as_ref().and_then(vigil_config::Target::ip) {

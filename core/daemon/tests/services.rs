@@ -34,35 +34,9 @@ fn plugin_dir() -> Option<PathBuf> {
     None
 }
 
-/// nginx in `host`, on port 80 of every address, answering /health with "ok <host>".
+/// nginx in `host` (see `vigil_lab::services::nginx`).
 fn nginx(host: &Host, dir: &Path) -> Process {
-    let root = dir.join(format!("nginx-{}", host.name()));
-    std::fs::create_dir_all(root.join("html")).unwrap();
-    std::fs::write(root.join("html/health"), format!("ok {}\n", host.name())).unwrap();
-    let conf = format!(
-        "worker_processes 1;\nerror_log {r}/error.log;\npid {r}/nginx.pid;\n\
-         events {{ worker_connections 64; }}\n\
-         http {{\n  access_log off;\n  client_body_temp_path {r}/tmp;\n  proxy_temp_path {r}/tmp;\n\
-           fastcgi_temp_path {r}/tmp;\n  uwsgi_temp_path {r}/tmp;\n  scgi_temp_path {r}/tmp;\n\
-           server {{ listen 80; root {r}/html; location = /health {{ default_type text/plain; }} }}\n}}\n",
-        r = root.display()
-    );
-    std::fs::create_dir_all(root.join("tmp")).unwrap();
-    std::fs::write(root.join("nginx.conf"), conf).unwrap();
-    let conf_path = root.join("nginx.conf");
-    host.spawn(
-        "nginx",
-        [
-            "-p".as_ref(),
-            root.as_os_str(),
-            "-c".as_ref(),
-            conf_path.as_os_str(),
-            "-g".as_ref(),
-            "daemon off;".as_ref(),
-        ],
-        root.join("stderr.log"),
-    )
-    .unwrap()
+    vigil_lab::services::nginx(host, dir).unwrap()
 }
 
 /// One request to the VIP from the client: the body, or None.

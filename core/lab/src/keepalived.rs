@@ -65,6 +65,24 @@ pub struct KeepalivedConfig {
     pub state: InitialState,
     /// `use_vmac`: keepalived creates macvlan `vrrp.<vrid>` with the RFC virtual MAC.
     pub use_vmac: bool,
+    /// A `vrrp_script` the instance tracks (`track_script`).
+    pub script: Option<KeepalivedScript>,
+}
+
+/// keepalived's `vrrp_script`: a command run every `interval_s` seconds (keepalived accepts
+/// whole seconds only), `fall`/`rise` results to change state, and a `weight` (none = FAULT).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeepalivedScript {
+    /// The command (run as root, with script security enabled).
+    pub command: String,
+    /// `interval` and `timeout`, seconds.
+    pub interval_s: u32,
+    /// `fall`.
+    pub fall: u32,
+    /// `rise`.
+    pub rise: u32,
+    /// `weight`; `None` means the instance goes to FAULT while the script fails.
+    pub weight: Option<i32>,
 }
 
 impl KeepalivedConfig {
@@ -83,6 +101,7 @@ impl KeepalivedConfig {
             nopreempt: false,
             state: InitialState::Backup,
             use_vmac: false,
+            script: None,
         }
     }
 
@@ -158,10 +177,27 @@ impl KeepalivedConfig {
         let mut s = String::new();
         // `max_auto_priority -1` = no realtime scheduling (the default), said explicitly to
         // silence keepalived's NOTICE about it.
+        let scripts = if self.script.is_some() {
+            "    script_user root\n    enable_script_security\n"
+        } else {
+            ""
+        };
         let _ = write!(
             s,
-            "global_defs {{\n    router_id {router_id}\n    max_auto_priority -1\n}}\n\n"
+            "global_defs {{\n    router_id {router_id}\n    max_auto_priority -1\n{scripts}}}\n\n"
         );
+        if let Some(sc) = &self.script {
+            let _ = writeln!(s, "vrrp_script chk {{");
+            let _ = writeln!(s, "    script \"{}\"", sc.command.replace('"', "\\\""));
+            let _ = writeln!(s, "    interval {}", sc.interval_s);
+            let _ = writeln!(s, "    timeout {}", sc.interval_s);
+            let _ = writeln!(s, "    fall {}", sc.fall);
+            let _ = writeln!(s, "    rise {}", sc.rise);
+            if let Some(w) = sc.weight {
+                let _ = writeln!(s, "    weight {w}");
+            }
+            s.push_str("}\n\n");
+        }
         let _ = writeln!(s, "vrrp_instance VI_{} {{", self.vrid);
         let state = match self.state {
             InitialState::Backup => "BACKUP",
@@ -203,7 +239,11 @@ impl KeepalivedConfig {
         for (a, len) in &self.vips {
             let _ = writeln!(s, "        {a}/{len}");
         }
-        s.push_str("    }\n}\n");
+        s.push_str("    }\n");
+        if self.script.is_some() {
+            s.push_str("    track_script {\n        chk\n    }\n");
+        }
+        s.push_str("}\n");
         Ok(s)
     }
 }

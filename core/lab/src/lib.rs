@@ -25,6 +25,7 @@ mod host;
 mod ipjson;
 mod keepalived;
 mod lab;
+pub mod services;
 mod signals;
 
 pub use capture::{tshark_fields, Capture};
@@ -32,6 +33,6 @@ pub use cmd::{preflight, wait_until, which};
 pub use error::{LabError, Result};
 pub use host::{Host, Process, Signal};
 pub use ipjson::IfAddr;
-pub use keepalived::{InitialState, Keepalived, KeepalivedConfig, VrrpVersion};
+pub use keepalived::{InitialState, Keepalived, KeepalivedConfig, KeepalivedScript, VrrpVersion};
 pub use lab::Lab;
 pub use signals::cleanup_all;

@@ -16,7 +16,7 @@ use crate::bindings::notify::NotifierPluginPre;
 use crate::cache::{self, Cache};
 use crate::error::{Failure, HostError, LoadError};
 use crate::grants::Grants;
-use crate::sandbox::{Labels, StoreState};
+use crate::sandbox::{Call, Labels, StoreState};
 use crate::types::PluginInfo;
 
 /// The WIT package version this host implements.
@@ -332,10 +332,15 @@ impl PluginHost {
         Ok(plugin)
     }
 
-    /// A store for one instance, sandboxed by `grants`, with limits and the
-    /// epoch-deadline policy installed.
-    pub(crate) fn new_store(&self, grants: &Grants, labels: Labels) -> Store<StoreState> {
-        let state = StoreState::new(grants, self.inner.opts.memory_limit, labels);
+    /// A store for one instance, sandboxed by `grants`, told the deadline of
+    /// `call`, with limits and the epoch-deadline policy installed.
+    pub(crate) fn new_store(
+        &self,
+        grants: &Grants,
+        call: Call,
+        labels: Labels,
+    ) -> Store<StoreState> {
+        let state = StoreState::new(grants, call, self.inner.opts.memory_limit, labels);
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|s| &mut s.limiter);
         // Each tick of guest execution costs one tick of budget and yields to
@@ -585,7 +590,7 @@ impl Plugin {
             plugin: self.inner.name.as_str().into(),
             check: "info".into(),
         };
-        let mut store = host.new_store(&Grants::default(), labels);
+        let mut store = host.new_store(&Grants::default(), Call::Info, labels);
         host.arm(&mut store, INFO_TIMEOUT);
         let call = async {
             match &self.inner.pre {

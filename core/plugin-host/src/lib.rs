@@ -11,11 +11,20 @@
 //!   no preopened directories (no filesystem), an empty environment plus the
 //!   variables the operator granted, empty stdin, and stdout/stderr captured into
 //!   a bounded 64 KiB buffer returned with each call (and logged at debug).
+//! - **Own deadline.** Every check instance also sees [`CHECK_TIMEOUT_ENV`]
+//!   (`VIGIL_CHECK_TIMEOUT_MS`, the check's timeout in milliseconds; notifiers
+//!   [`NOTIFY_TIMEOUT_ENV`]), so it can end a call with its own clean
+//!   `timeout` error before the host's deadline discards the instance. It tells
+//!   a plugin nothing but its own deadline, and overrides a granted variable
+//!   of the same name.
 //! - **Network by grant.** TCP (and optionally UDP) connections go through
 //!   `wasi:sockets` and are checked against the check's [`Grants::connect`]
 //!   rules; name lookups need [`Grants::dns`]; HTTP through `wasi:http` is
 //!   limited to [`Grants::http`] authorities. A refused attempt fails inside the
-//!   plugin with WASI's `access-denied` / `HTTP-request-denied`.
+//!   plugin with WASI's `access-denied` / `HTTP-request-denied`. Plugins may
+//!   set the `Host` header (virtual hosts): the grant and the connection follow
+//!   the request's authority, never that header, and exactly one `Host` is
+//!   sent; the other headers wasmtime-wasi-http forbids stay forbidden.
 //! - **Bounded resources.** Instances come from a pooling allocator sized by
 //!   [`HostOptions::max_instances`]; each memory is capped at
 //!   [`HostOptions::memory_limit`] (a refused growth is reported as
@@ -58,6 +67,8 @@ pub use types::{
     Capability, CheckError, CheckResult, ConfigError, FieldError, Health, LogLevel, Metric,
     NotifyError, PluginInfo, Target, Transition, VrrpState,
 };
+
+pub use sandbox::{CHECK_TIMEOUT_ENV, NOTIFY_TIMEOUT_ENV};
 
 /// Output limit (bytes) of a plugin's captured stdout + stderr per call.
 pub const OUTPUT_LIMIT: usize = sandbox::OUTPUT_LIMIT;

@@ -11,7 +11,7 @@ use crate::bindings::notify::NotifierPlugin;
 use crate::error::{Failure, SetupError};
 use crate::grants::Grants;
 use crate::host::{Plugin, PluginHost, World, WorldPre};
-use crate::sandbox::{Labels, StoreState};
+use crate::sandbox::{Call, Labels, StoreState};
 use crate::types::{
     CheckError, CheckResult, ConfigError, Health, LogLevel, NotifyError, Target, Transition,
 };
@@ -25,7 +25,9 @@ pub struct CheckSpec {
     pub config_json: String,
     pub target: Target,
     pub grants: Grants,
-    /// Wall-clock limit of one call, and of instantiate + configure.
+    /// Wall-clock limit of one call, and of instantiate + configure. The
+    /// plugin sees it as [`crate::CHECK_TIMEOUT_ENV`] (milliseconds), so it can
+    /// give up cleanly (`CheckError::Timeout`) before the host's deadline.
     pub timeout: Duration,
 }
 
@@ -215,7 +217,8 @@ impl Checker {
         };
         let host = &self.host;
         let timeout = self.spec.timeout;
-        let mut store = host.new_store(&self.spec.grants, self.labels.clone());
+        let mut store =
+            host.new_store(&self.spec.grants, Call::Check(timeout), self.labels.clone());
         host.arm(&mut store, timeout);
         let target = (&self.spec.target).into();
         // A local, not `self.spec...`: the async block would borrow all of
@@ -321,6 +324,8 @@ pub struct NotifierSpec {
     pub name: String,
     pub config_json: String,
     pub grants: Grants,
+    /// Wall-clock limit of one call, and of instantiate + configure; the
+    /// plugin sees it as [`crate::NOTIFY_TIMEOUT_ENV`] (milliseconds).
     pub timeout: Duration,
 }
 
@@ -433,7 +438,11 @@ impl Notifier {
         };
         let host = &self.host;
         let timeout = self.spec.timeout;
-        let mut store = host.new_store(&self.spec.grants, self.labels.clone());
+        let mut store = host.new_store(
+            &self.spec.grants,
+            Call::Notify(timeout),
+            self.labels.clone(),
+        );
         host.arm(&mut store, timeout);
         let config_json = self.spec.config_json.clone();
         let result = tokio::time::timeout(timeout, async {

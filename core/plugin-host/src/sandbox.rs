@@ -4,6 +4,7 @@
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use bytes::Bytes;
 use wasmtime::component::ResourceTable;
@@ -12,7 +13,10 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::sockets::SocketAddrUse;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+use wasmtime_wasi_http::{
+    ForbiddenHeaderFilter, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
+    DEFAULT_FORBIDDEN_HEADERS,
+};
 
 use crate::bindings::{check::vigil::plugin::log, check::vigil::plugin::types, WitLevel};
 use crate::grants::{AuthorityRule, Grants};
@@ -25,6 +29,47 @@ pub(crate) const LOG_ENTRIES: usize = 256;
 pub(crate) const LOG_MESSAGE_LIMIT: usize = 4096;
 /// Host-side resources (streams, sockets, HTTP handles) one instance may hold.
 const MAX_RESOURCES: usize = 1024;
+
+/// The environment variable that tells a health-check instance its check's
+/// timeout, in whole milliseconds (see `wit/vigil-plugin.wit`).
+pub const CHECK_TIMEOUT_ENV: &str = "VIGIL_CHECK_TIMEOUT_MS";
+/// The same for a notifier instance: its notifier's timeout in milliseconds.
+pub const NOTIFY_TIMEOUT_ENV: &str = "VIGIL_NOTIFY_TIMEOUT_MS";
+
+/// What an instance is created for, which decides the deadline it is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Call {
+    /// `plugin.info` on a throw-away instance: no deadline variable.
+    Info,
+    /// A configured check with its timeout ([`CHECK_TIMEOUT_ENV`]).
+    Check(Duration),
+    /// A configured notifier with its timeout ([`NOTIFY_TIMEOUT_ENV`]).
+    Notify(Duration),
+}
+
+/// An instance's environment: the variables the operator granted, plus the
+/// call's own deadline. The host's deadline variable always wins over a
+/// granted variable of the same name (a plugin must be able to trust it), and
+/// it reveals nothing but the plugin's own timeout.
+pub(crate) fn plugin_env(granted: &[(String, String)], call: Call) -> Vec<(String, String)> {
+    let ours = match call {
+        Call::Info => None,
+        Call::Check(t) => Some((CHECK_TIMEOUT_ENV, t)),
+        Call::Notify(t) => Some((NOTIFY_TIMEOUT_ENV, t)),
+    };
+    let reserved = |k: &str| k == CHECK_TIMEOUT_ENV || k == NOTIFY_TIMEOUT_ENV;
+    let mut env: Vec<(String, String)> = granted
+        .iter()
+        .filter(|(k, _)| !reserved(k))
+        .cloned()
+        .collect();
+    if let Some((name, timeout)) = ours {
+        // Whole milliseconds, at least 1: a plugin divides it, never waits on 0.
+        let ms = timeout.as_millis().max(1);
+        env.push((name.to_owned(), ms.to_string()));
+    }
+    env
+}
 
 /// Names attached to every tracing event of one instance.
 #[derive(Debug, Clone)]
@@ -59,12 +104,13 @@ impl std::fmt::Debug for StoreState {
 impl StoreState {
     /// Builds the sandbox for one instance: nothing inherited from the host, no
     /// preopened directories, empty stdin, stdout/stderr captured, network only
-    /// as granted.
-    pub(crate) fn new(grants: &Grants, memory_limit: usize, labels: Labels) -> Self {
+    /// as granted. The environment is the granted variables plus the call's
+    /// deadline ([`plugin_env`]).
+    pub(crate) fn new(grants: &Grants, call: Call, memory_limit: usize, labels: Labels) -> Self {
         let output = Capture::new(OUTPUT_LIMIT);
         let mut b = WasiCtx::builder();
         b.stdout(output.clone()).stderr(output.clone());
-        b.envs(&grants.env);
+        b.envs(&plugin_env(&grants.env, call));
         let tcp = !grants.connect.is_empty();
         let udp = tcp && grants.udp;
         b.allow_tcp(tcp)
@@ -179,9 +225,71 @@ fn truncate_utf8(s: &mut String, max: usize) {
 
 /// `wasi:http` policy: only granted authorities; the host connects for the
 /// plugin, so `socket_addr_check` does not apply to HTTP.
+///
+/// Plugins may set the `Host` header (virtual hosts, keepalived's
+/// `virtualhost`), which wasmtime-wasi-http forbids by default. That is safe
+/// because the grant is checked against the request's URI authority, and the
+/// connection (and TLS name) follows that authority, never the header; the
+/// header only tells the granted server which of its sites is meant. Exactly
+/// one `Host` reaches the server: wasmtime's own copy of the authority is
+/// turned off ([`WasiHttpHooks::set_host_header`]) and [`host_header`] adds
+/// it only when the plugin set none, and refuses a request with several or a
+/// malformed one. Every other default-forbidden header (`Connection`,
+/// `Transfer-Encoding`, `Upgrade`, `Proxy-Authorization`, ...) stays forbidden.
 struct HttpPolicy {
     rules: Arc<[AuthorityRule]>,
     labels: Labels,
+}
+
+/// Headers a plugin may not set: wasmtime-wasi-http's defaults except `Host`.
+fn forbidden_header(name: &http::HeaderName) -> bool {
+    *name != http::header::HOST && DEFAULT_FORBIDDEN_HEADERS.contains(name)
+}
+
+/// Leaves exactly one valid `Host` header on `request`: the plugin's own (a
+/// virtual host), or else the URI authority, as wasmtime would have set it.
+/// Several `Host` headers, or one that is not a `host[:port]`, are refused.
+fn host_header<B>(request: &mut http::Request<B>) -> Result<(), String> {
+    let headers = request.headers();
+    let mut values = headers.get_all(http::header::HOST).iter();
+    match (values.next(), values.next()) {
+        (None, _) => {
+            let authority = request
+                .uri()
+                .authority()
+                .ok_or("the request has no authority")?;
+            let value = http::HeaderValue::from_str(authority.as_str())
+                .map_err(|e| format!("authority {authority} as a Host header: {e}"))?;
+            request.headers_mut().insert(http::header::HOST, value);
+            Ok(())
+        }
+        (Some(v), None) => {
+            let text = v
+                .to_str()
+                .map_err(|_| "the Host header is not visible ASCII".to_owned())?;
+            // `Authority` also takes user info and a non-numeric port; a
+            // Host header is `host[:port]` (RFC 9110 §7.2).
+            let valid = !text.contains('@')
+                && text.parse::<http::uri::Authority>().is_ok_and(|a| {
+                    let host = a.host();
+                    !host.is_empty()
+                        && text.get(host.len()..).is_some_and(|rest| {
+                            rest.is_empty()
+                                || rest
+                                    .strip_prefix(':')
+                                    .is_some_and(|p| p.parse::<u16>().is_ok())
+                        })
+                });
+            if valid {
+                Ok(())
+            } else {
+                Err(format!(
+                    "invalid Host header {text:?}: expected host[:port]"
+                ))
+            }
+        }
+        (Some(_), Some(_)) => Err("more than one Host header".into()),
+    }
 }
 
 type SendFuture = Box<
@@ -194,14 +302,30 @@ type SendFuture = Box<
 >;
 
 impl WasiHttpHooks for HttpPolicy {
+    fn is_forbidden_header(&mut self, name: &http::HeaderName) -> bool {
+        forbidden_header(name)
+    }
+
+    fn forbidden_header_filter(&mut self) -> ForbiddenHeaderFilter {
+        Arc::new(forbidden_header)
+    }
+
+    /// Off: `send_request` sets `Host` itself (see [`host_header`]), so a
+    /// plugin's virtual host does not end up next to the authority.
+    fn set_host_header(&mut self) -> bool {
+        false
+    }
+
     fn send_request(
         &mut self,
-        request: http::Request<wasmtime_wasi_http::WasiBody>,
+        mut request: http::Request<wasmtime_wasi_http::WasiBody>,
         options: Option<wasmtime_wasi_http::RequestOptions>,
         _fut: Box<dyn std::future::Future<Output = wasmtime_wasi_http::Result<()>> + Send>,
     ) -> SendFuture {
         let uri = request.uri();
         let tls = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+        // The grant is checked against the URI authority, which is also where
+        // `default_send_request` connects; the Host header plays no part.
         let allowed = uri.authority().is_some_and(|a| {
             let port = a.port_u16().unwrap_or(if tls { 443 } else { 80 });
             self.rules.iter().any(|r| r.matches(a.host(), port))
@@ -214,6 +338,17 @@ impl WasiHttpHooks for HttpPolicy {
                 "HTTP request denied: authority not granted"
             );
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        }
+        if let Err(why) = host_header(&mut request) {
+            tracing::debug!(
+                plugin = %self.labels.plugin,
+                check = %self.labels.check,
+                uri = %request.uri(),
+                "HTTP request refused: {why}"
+            );
+            return Box::new(
+                async move { Err(wasmtime_wasi_http::Error::InternalError(Some(why))) },
+            );
         }
         Box::new(async move {
             use http_body_util::BodyExt;
@@ -392,5 +527,135 @@ impl tokio::io::AsyncWrite for Capture {
         _cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
         std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn env(granted: &[(&str, &str)], call: Call) -> Vec<(String, String)> {
+        let granted: Vec<(String, String)> = granted
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        plugin_env(&granted, call)
+    }
+
+    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn instances_learn_their_own_deadline() {
+        let granted = [("TOKEN", "t")];
+        assert_eq!(
+            env(&granted, Call::Check(Duration::from_millis(1500))),
+            pairs(&[("TOKEN", "t"), (CHECK_TIMEOUT_ENV, "1500")])
+        );
+        assert_eq!(
+            env(&granted, Call::Notify(Duration::from_secs(5))),
+            pairs(&[("TOKEN", "t"), (NOTIFY_TIMEOUT_ENV, "5000")])
+        );
+        assert_eq!(env(&granted, Call::Info), pairs(&granted));
+        // Sub-millisecond timeouts still say something a plugin can use.
+        assert_eq!(
+            env(&[], Call::Check(Duration::from_micros(300))),
+            pairs(&[(CHECK_TIMEOUT_ENV, "1")])
+        );
+        // A granted variable cannot impersonate the host's deadline.
+        assert_eq!(
+            env(
+                &[
+                    (CHECK_TIMEOUT_ENV, "60000"),
+                    (NOTIFY_TIMEOUT_ENV, "1"),
+                    ("A", "b")
+                ],
+                Call::Check(Duration::from_secs(1))
+            ),
+            pairs(&[("A", "b"), (CHECK_TIMEOUT_ENV, "1000")])
+        );
+    }
+
+    #[test]
+    fn only_host_is_lifted_from_the_forbidden_headers() {
+        assert!(!forbidden_header(&http::header::HOST));
+        for name in DEFAULT_FORBIDDEN_HEADERS
+            .iter()
+            .filter(|h| **h != http::header::HOST)
+        {
+            assert!(forbidden_header(name), "{name}");
+        }
+        assert!(!forbidden_header(&http::header::AUTHORIZATION));
+        let mut policy = HttpPolicy {
+            rules: Arc::new([]),
+            labels: Labels {
+                plugin: "p".into(),
+                check: "c".into(),
+            },
+        };
+        assert!(!policy.set_host_header());
+        assert!(!policy.is_forbidden_header(&http::header::HOST));
+        assert!(policy.is_forbidden_header(&http::header::TRANSFER_ENCODING));
+        assert!((policy.forbidden_header_filter())(
+            &http::header::CONNECTION
+        ));
+        assert!(!(policy.forbidden_header_filter())(&http::header::HOST));
+    }
+
+    fn request(hosts: &[&str]) -> http::Request<()> {
+        let mut b = http::Request::get("http://127.0.0.1:8080/x");
+        for h in hosts {
+            b = b.header(http::header::HOST, *h);
+        }
+        b.body(()).unwrap()
+    }
+
+    fn hosts(r: &http::Request<()>) -> Vec<&str> {
+        r.headers()
+            .get_all(http::header::HOST)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn exactly_one_host_header_is_sent() {
+        // None from the plugin: the authority, as wasmtime would have set it.
+        let mut r = request(&[]);
+        host_header(&mut r).unwrap();
+        assert_eq!(hosts(&r), ["127.0.0.1:8080"]);
+        // A virtual host replaces it; the URI (where the host connects) stays.
+        for vhost in [
+            "www.example.com",
+            "www.example.com:8443",
+            "[2001:db8::1]:80",
+        ] {
+            let mut r = request(&[vhost]);
+            host_header(&mut r).unwrap();
+            assert_eq!(hosts(&r), [vhost]);
+            assert_eq!(r.uri().authority().unwrap().as_str(), "127.0.0.1:8080");
+        }
+        let e = host_header(&mut request(&["a.example", "b.example"])).unwrap_err();
+        assert!(e.contains("more than one"), "{e}");
+        for bad in [
+            "",
+            "user@evil.example",
+            "a b",
+            "host:port",
+            "host:",
+            "host:99999",
+            "a/b",
+            ":80",
+        ] {
+            let r = host_header(&mut request(&[bad]));
+            assert!(
+                matches!(&r, Err(e) if e.contains("invalid Host header")),
+                "{bad:?}: {r:?}"
+            );
+        }
     }
 }

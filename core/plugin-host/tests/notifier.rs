@@ -96,3 +96,51 @@ async fn health_check_is_not_a_notifier() {
         "plugin chaos is a health-check plugin, but to-log needs a notifier plugin"
     );
 }
+
+/// A notifier's own timeout defaults to most of its Vigil timeout (the host
+/// tells it `VIGIL_NOTIFY_TIMEOUT_MS`), so a receiver that accepts and never
+/// answers is the plugin's clean error, not the host's deadline.
+#[tokio::test]
+async fn webhook_gives_up_before_the_notifier_deadline() {
+    let Some(path) = plugin_path("webhook") else {
+        return;
+    };
+    // Accepts connections (the kernel does) and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let h = host();
+    let plugin = h.load_file(&path).unwrap();
+    let spec = NotifierSpec {
+        name: "hook".into(),
+        config_json: format!(r#"{{"url": "http://127.0.0.1:{port}/hook"}}"#),
+        grants: Grants {
+            http: vec![format!("127.0.0.1:{port}").parse().unwrap()],
+            ..Grants::default()
+        },
+        timeout: Duration::from_secs(1),
+    };
+    let mut n = Notifier::new(&h, &plugin, spec).await.unwrap();
+    let r = n
+        .notify(Transition {
+            kind: "instance".into(),
+            name: "VI_1".into(),
+            old_state: VrrpState::Backup,
+            new_state: VrrpState::Master,
+            priority: 150,
+            reason: "test".into(),
+            unix_time_ms: 1_700_000_000_000,
+        })
+        .await;
+    assert!(
+        matches!(&r.outcome, NotifyOutcome::Error(NotifyError::Io(m)) if m == "timed out"),
+        "{}",
+        r.outcome
+    );
+    assert!(
+        r.elapsed >= Duration::from_millis(700) && r.elapsed < Duration::from_secs(1),
+        "{:?}",
+        r.elapsed
+    );
+    assert!(!r.fresh_instance);
+    drop(silent);
+}

@@ -503,3 +503,190 @@ async fn pool_exhaustion_is_reported() {
     drop(a);
     Checker::new(&small, &plugin, s()).await.unwrap();
 }
+
+#[tokio::test]
+async fn plugins_see_their_own_check_timeout() {
+    let Some(plugin) = chaos() else {
+        return;
+    };
+    let var = vigil_plugin_host::CHECK_TIMEOUT_ENV;
+    assert_eq!(var, "VIGIL_CHECK_TIMEOUT_MS");
+    let config = serde_json::json!({"mode": "env", "var": var});
+    for (timeout, seen) in [(Duration::from_secs(2), "2000"), (Duration::from_millis(750), "750")] {
+        let mut c = Checker::new(
+            host(),
+            &plugin,
+            spec(config.clone(), 1, Grants::default(), timeout),
+        )
+        .await
+        .unwrap();
+        assert_eq!(verdict(&c.check().await, Health::Up), format!("{var}={seen}"));
+        // A fresh instance is told the same.
+        assert_eq!(
+            verdict(&c.check_fresh().await, Health::Up),
+            format!("{var}={seen}")
+        );
+    }
+    // The operator cannot grant a different value by accident: the host's wins,
+    // and the other granted variables are still there.
+    let grants = Grants {
+        env: vec![
+            (var.into(), "60000".into()),
+            ("VIGIL_TOKEN".into(), "s3cret".into()),
+        ],
+        ..Grants::default()
+    };
+    let mut c = checker(config, 1, grants.clone()).await.unwrap();
+    assert_eq!(verdict(&c.check().await, Health::Up), format!("{var}=2000"));
+    let mut c = checker(
+        serde_json::json!({"mode": "env", "var": "VIGIL_TOKEN"}),
+        1,
+        grants,
+    )
+    .await
+    .unwrap();
+    assert_eq!(verdict(&c.check().await, Health::Up), "VIGIL_TOKEN=s3cret");
+    // A check is not told a notifier's deadline.
+    let mut c = checker(
+        serde_json::json!({"mode": "env", "var": vigil_plugin_host::NOTIFY_TIMEOUT_ENV}),
+        1,
+        Grants::default(),
+    )
+    .await
+    .unwrap();
+    verdict(&c.check().await, Health::Down);
+}
+
+/// An HTTP server that hands the head of every request it gets to the test
+/// and answers 204.
+async fn recording_http_server() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = tx.send(String::from_utf8_lossy(&head).into_owned());
+                let _ = s
+                    .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    (port, rx)
+}
+
+/// The values of the `Host` header lines in a request head.
+fn host_lines(head: &str) -> Vec<String> {
+    head.lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(k, _)| k.eq_ignore_ascii_case("host"))
+        .map(|(_, v)| v.trim().to_owned())
+        .collect()
+}
+
+fn http_grant(port: u16) -> Grants {
+    Grants {
+        http: vec![format!("127.0.0.1:{port}").parse().unwrap()],
+        ..Grants::default()
+    }
+}
+
+#[tokio::test]
+async fn plugins_may_send_a_virtual_host_and_nothing_else_forbidden() {
+    if chaos().is_none() {
+        return;
+    }
+    let (port, mut seen) = recording_http_server().await;
+    let (other, mut other_seen) = recording_http_server().await;
+    let http = |headers: serde_json::Value| serde_json::json!({"mode": "http", "headers": headers});
+
+    // No Host from the plugin: exactly one, the authority.
+    let mut c = checker(http(serde_json::json!([])), port, http_grant(port))
+        .await
+        .unwrap();
+    assert_eq!(verdict(&c.check().await, Health::Up), "HTTP 204");
+    let head = seen.recv().await.unwrap();
+    assert_eq!(host_lines(&head), [format!("127.0.0.1:{port}")], "{head}");
+
+    // A virtual host replaces it; exactly one Host reaches the server.
+    let vhost = serde_json::json!([["Host", "www.example.com"]]);
+    let mut c = checker(http(vhost), port, http_grant(port)).await.unwrap();
+    assert_eq!(verdict(&c.check().await, Health::Up), "HTTP 204");
+    let head = seen.recv().await.unwrap();
+    assert_eq!(host_lines(&head), ["www.example.com"], "{head}");
+
+    // Naming another server in Host moves nothing: the connection goes to the
+    // granted authority of the URI, and the other server hears nothing.
+    let elsewhere = serde_json::json!([["host", format!("127.0.0.1:{other}")]]);
+    let mut c = checker(http(elsewhere.clone()), port, http_grant(port))
+        .await
+        .unwrap();
+    assert_eq!(verdict(&c.check().await, Health::Up), "HTTP 204");
+    let head = seen.recv().await.unwrap();
+    assert_eq!(host_lines(&head), [format!("127.0.0.1:{other}")], "{head}");
+    // ... and a Host naming a granted server does not open an ungranted URI.
+    let granted_host = serde_json::json!([["host", format!("127.0.0.1:{port}")]]);
+    let mut c = checker(http(granted_host), other, http_grant(port))
+        .await
+        .unwrap();
+    let e = check_error(&c.check().await);
+    assert!(
+        matches!(&e, CheckError::Denied(m) if m.contains("HttpRequestDenied")),
+        "{e}"
+    );
+
+    // Two Host headers, or a malformed one, never reach the wire.
+    for bad in [
+        serde_json::json!([["host", "a.example"], ["host", "b.example"]]),
+        serde_json::json!([["host", "user@evil.example"]]),
+        serde_json::json!([["host", "a.example:http"]]),
+    ] {
+        let mut c = checker(http(bad.clone()), port, http_grant(port))
+            .await
+            .unwrap();
+        let e = check_error(&c.check().await);
+        assert!(
+            matches!(&e, CheckError::Io(m) if m.contains("Host header")),
+            "{bad}: {e}"
+        );
+    }
+
+    // The other headers wasmtime-wasi-http forbids stay forbidden.
+    for name in [
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "transfer-encoding",
+        "upgrade",
+        "http2-settings",
+    ] {
+        let mut c = checker(
+            http(serde_json::json!([[name, "x"]])),
+            port,
+            http_grant(port),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            check_error(&c.check().await),
+            CheckError::Denied(format!("header {name}: forbidden"))
+        );
+    }
+
+    // Nothing refused above was sent anywhere.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(seen.try_recv().is_err());
+    assert!(other_seen.try_recv().is_err());
+}
