@@ -12,7 +12,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
-# shellcheck source=../sdk/toolchain/env.sh
+# shellcheck source=SCRIPTDIR/../sdk/toolchain/env.sh
 source "$repo/sdk/toolchain/env.sh"
 out="${VIGIL_EXAMPLES_DIR:-$repo/target/examples}"
 work="$repo/target/examples-build"
@@ -41,9 +41,11 @@ quiet() {
     fi
 }
 
-install() {
-    [[ "${VIGIL_NO_INSTALL:-0}" == 1 ]] || "$repo/sdk/toolchain/install.sh" "$@"
-}
+# Install every requested language's toolchain in one run (wit-bindgen-cli is then built once
+# with all the generators needed).
+if [[ "${VIGIL_NO_INSTALL:-0}" != 1 ]]; then
+    "$repo/sdk/toolchain/install.sh" "${langs[@]}"
+fi
 
 build_rust() {
     # Same routes as plugins/build.sh (VIGIL_GUEST_ROUTE=fallback forces the registry-only one);
@@ -55,7 +57,6 @@ build_rust() {
 }
 
 build_js() {
-    install js
     local cjs
     cjs="$(vt_tool componentize-js js)"
     # Keep the `http` feature (fetch() over wasi:http); drop `fetch-event`, which would export
@@ -66,7 +67,6 @@ build_js() {
 }
 
 build_python() {
-    install python
     local cpy
     cpy="$(vt_tool componentize-py python)"
     vt_say "python: componentize-py $COMPONENTIZE_PY_VERSION"
@@ -77,7 +77,6 @@ build_python() {
 }
 
 build_c() {
-    install c
     local wit_bindgen wasm_tools adapter gen="$work/c-gen"
     wit_bindgen="$(vt_tool wit-bindgen c)"
     wasm_tools="$(vt_tool wasm-tools c)"
@@ -94,7 +93,6 @@ build_c() {
 }
 
 build_go() {
-    install go
     local go wit_bindgen wasm_tools adapter gen="$work/go"
     go="$(vt_tool go go)"
     wit_bindgen="$(vt_tool wit-bindgen go)"

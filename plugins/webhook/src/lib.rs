@@ -26,8 +26,10 @@ pub struct Config {
     /// Static fields added to every document (the transition's own fields win).
     #[serde(default)]
     pub fields: Map<String, Value>,
-    #[serde(default = "default_timeout", with = "duration")]
-    pub timeout: Duration,
+    /// Delivery timeout; unset = most of the notifier's own timeout
+    /// ([`vigil_sdk::notify_io_timeout`]), and never longer than that.
+    #[serde(default, with = "duration::option")]
+    pub timeout: Option<Duration>,
     /// Accepted status codes, inclusive `[low, high]` (default 2xx).
     #[serde(default = "default_status")]
     pub status: [u16; 2],
@@ -35,10 +37,6 @@ pub struct Config {
 
 fn default_method() -> String {
     "POST".into()
-}
-
-fn default_timeout() -> Duration {
-    Duration::from_secs(5)
 }
 
 fn default_status() -> [u16; 2] {
@@ -160,7 +158,7 @@ impl Notifier for Webhook {
                 "must be [low, high] with 100 <= low <= high <= 999",
             ));
         }
-        if config.timeout.is_zero() {
+        if config.timeout.is_some_and(|t| t.is_zero()) {
             return Err(invalid("timeout", "must be more than zero"));
         }
         Ok(Webhook {
@@ -168,7 +166,7 @@ impl Notifier for Webhook {
             method: config.method.to_ascii_uppercase(),
             headers: config.headers.into_iter().collect(),
             fields: config.fields,
-            timeout: config.timeout,
+            timeout: vigil_sdk::notify_io_timeout(config.timeout),
             status: config.status,
         })
     }

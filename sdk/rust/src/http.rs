@@ -10,8 +10,17 @@ use std::time::Duration;
 
 use crate::CheckError;
 
-/// The default overall timeout of a request.
+/// The overall timeout of a request outside a Vigil call (natively); inside one,
+/// a request without [`Request::timeout`] gets the call's I/O budget
+/// ([`crate::io_budget`] of [`crate::check_timeout`] or
+/// [`crate::notify_timeout`]).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn default_timeout() -> Duration {
+    crate::check_timeout()
+        .or_else(crate::notify_timeout)
+        .map_or(DEFAULT_TIMEOUT, crate::io_budget)
+}
 /// The default cap on the response body kept in memory (1 MiB).
 pub const DEFAULT_MAX_BODY: usize = 1 << 20;
 
@@ -33,7 +42,7 @@ impl Request {
             url: url.to_owned(),
             headers: Vec::new(),
             body: Vec::new(),
-            timeout: DEFAULT_TIMEOUT,
+            timeout: default_timeout(),
             max_body: DEFAULT_MAX_BODY,
         }
     }
@@ -54,8 +63,13 @@ impl Request {
         self
     }
 
-    /// Adds a header. `Host` overrides the authority's name (virtual hosts), if the
-    /// host allows it; `Content-Length` is set automatically for a body.
+    /// Adds a header. `Content-Length` is set automatically for a body.
+    ///
+    /// `Host` (once) sends a virtual host instead of the URL's authority
+    /// (keepalived's `virtualhost`): the connection still goes to the URL's
+    /// authority, which is what the operator grants, and with `https` TLS (SNI
+    /// and the certificate name checked) also follows the authority, not the
+    /// `Host` header. Older Vigil hosts forbid `Host`: [`CheckError::Denied`].
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
         self
@@ -67,7 +81,8 @@ impl Request {
         self
     }
 
-    /// The deadline for the whole exchange: connect, send, response and body.
+    /// The deadline for the whole exchange: connect, send, response and body
+    /// (default: the call's I/O budget, see [`DEFAULT_TIMEOUT`]).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -83,6 +98,16 @@ impl Request {
     pub fn send(self) -> Result<Response, CheckError> {
         let url = Url::parse(&self.url)
             .map_err(|e| CheckError::Internal(format!("invalid URL {:?}: {e}", self.url)))?;
+        let hosts = self
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("host"))
+            .count();
+        if hosts > 1 {
+            return Err(CheckError::Internal(
+                "more than one Host header: a request names one virtual host".into(),
+            ));
+        }
         sys::send(&self, &url)
     }
 }
@@ -188,6 +213,50 @@ impl Url {
             path_with_query,
         })
     }
+}
+
+/// Validates a virtual host for the `Host` header (keepalived's `virtualhost`):
+/// `name`, `name:port`, an IPv4 literal or a bracketed IPv6 literal, optionally
+/// with a port. Plugins call it in `new`, so a bad value is a config error
+/// rather than a refused request at every check.
+pub fn validate_virtual_host(vhost: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("{vhost:?} is not a host[:port]: {why}"));
+    if vhost.is_empty() {
+        return bad("empty");
+    }
+    let (host, port) = if let Some(v6) = vhost.strip_prefix('[') {
+        let Some((addr, after)) = v6.split_once(']') else {
+            return bad("unclosed [");
+        };
+        if addr.parse::<std::net::Ipv6Addr>().is_err() {
+            return bad("not an IPv6 address in brackets");
+        }
+        match after {
+            "" => (None, None),
+            _ => match after.strip_prefix(':') {
+                Some(p) => (None, Some(p)),
+                None => return bad("junk after ]"),
+            },
+        }
+    } else {
+        match vhost.split_once(':') {
+            Some((h, p)) => (Some(h), Some(p)),
+            None => (Some(vhost), None),
+        }
+    };
+    if let Some(p) = port {
+        if p.parse::<u16>().is_err() {
+            return bad("invalid port");
+        }
+    }
+    if let Some(h) = host {
+        // RFC 3986 reg-name characters, without percent-encoding.
+        let ok = |c: char| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=".contains(c);
+        if h.is_empty() || !h.chars().all(ok) {
+            return bad("a host name has letters, digits, '-' and '.'");
+        }
+    }
+    Ok(())
 }
 
 fn parse_port(p: &str) -> Result<u16, String> {
@@ -646,6 +715,39 @@ mod tests {
     }
 
     #[test]
+    fn virtual_hosts() {
+        for ok in [
+            "www.example.com",
+            "www.example.com:8080",
+            "localhost",
+            "192.0.2.1",
+            "192.0.2.1:80",
+            "[2001:db8::1]",
+            "[2001:db8::1]:443",
+            "under_score.example",
+        ] {
+            assert_eq!(validate_virtual_host(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "a b",
+            "a/b",
+            "user@host",
+            "host:",
+            "host:port",
+            "host:99999",
+            ":80",
+            "[::1",
+            "[nope]",
+            "[::1]x",
+            "a\r\nX-Evil: 1",
+            "2001:db8::1",
+        ] {
+            assert!(validate_virtual_host(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn response_helpers() {
         let r = Response {
             status: 200,
@@ -714,6 +816,46 @@ mod tests {
         assert!(
             req.contains("X-Token: t\r\n") && req.contains("content-length: 2\r\n"),
             "{req}"
+        );
+    }
+
+    #[test]
+    fn virtual_host_replaces_the_authority_once() {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut req = Vec::new();
+            let mut b = [0u8; 1024];
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = s.read(&mut b).unwrap();
+                req.extend_from_slice(&b[..n]);
+            }
+            s.write_all(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap();
+            String::from_utf8(req).unwrap()
+        });
+        let r = Request::get(&format!("http://127.0.0.1:{port}/"))
+            .header("Host", "www.example.com")
+            .timeout(Duration::from_secs(5))
+            .send()
+            .unwrap();
+        assert_eq!(r.status, 204);
+        let req = server.join().unwrap();
+        let hosts: Vec<&str> = req
+            .lines()
+            .filter(|l| l.to_ascii_lowercase().starts_with("host:"))
+            .collect();
+        assert_eq!(hosts, ["Host: www.example.com"], "{req}");
+
+        let e = Request::get(&format!("http://127.0.0.1:{port}/"))
+            .header("host", "a.example")
+            .header("Host", "b.example")
+            .send()
+            .unwrap_err();
+        assert!(
+            matches!(&e, CheckError::Internal(m) if m.contains("more than one Host")),
+            "{e:?}"
         );
     }
 }

@@ -12,8 +12,7 @@
 //!
 //! #[derive(serde::Deserialize)]
 //! #[serde(deny_unknown_fields)]
-//! struct Config { #[serde(default = "five", with = "vigil_sdk::config::duration")] timeout: Duration }
-//! fn five() -> Duration { Duration::from_secs(5) }
+//! struct Config { #[serde(default, with = "vigil_sdk::config::duration::option")] timeout: Option<Duration> }
 //!
 //! struct Port { target: Target, timeout: Duration }
 //!
@@ -23,7 +22,8 @@
 //!         vigil_sdk::info("port", vigil_sdk::plugin_version!(), "TCP connect", &[Capability::Tcp])
 //!     }
 //!     fn new(config: Config, target: Target) -> Result<Self, ConfigError> {
-//!         Ok(Port { target, timeout: config.timeout })
+//!         // Unset: most of the check's own timeout; set: clamped to it.
+//!         Ok(Port { target, timeout: vigil_sdk::check_io_timeout(config.timeout) })
 //!     }
 //!     fn check(&mut self) -> Result<CheckResult, CheckError> {
 //!         TcpStream::connect_target(&self.target, None, self.timeout)?;
@@ -33,6 +33,11 @@
 //! vigil_sdk::export_health_check!(Port);
 //! ```
 //!
+//! Timeouts: the host tells each instance its check's timeout
+//! (`VIGIL_CHECK_TIMEOUT_MS`, [`check_timeout`]); a plugin that stops its I/O
+//! within [`io_budget`] of it reports a clean [`CheckError::Timeout`] instead of
+//! being stopped by the host's deadline. See [`budget`].
+//!
 //! Networking ([`net`], [`http`]) uses WASI 0.2 imports directly rather than
 //! `std::net`, so a plugin also builds through the wasm32-wasip1 + adapter route.
 //! Everything except the WASI calls also compiles for the host target, so plugins
@@ -40,6 +45,7 @@
 
 #[doc(hidden)]
 pub mod bindings;
+pub mod budget;
 pub mod config;
 pub mod http;
 pub mod log;
@@ -50,6 +56,7 @@ pub mod types {
     pub use crate::bindings::imports::vigil::plugin::types::*;
 }
 
+pub use budget::{check_io_timeout, check_timeout, io_budget, notify_io_timeout, notify_timeout};
 pub use types::{
     Capability, CheckError, CheckResult, ConfigError, FieldError, Health, Metric, NotifyError,
     PluginInfo, Target, Transition, VrrpState,

@@ -274,6 +274,11 @@ pub mod pages {
     pub const ERROR: &str = "internal error\n";
     /// The name-based virtual server that also has a stub_status location.
     pub const VHOST: &str = "status.vigil.test";
+    /// What `/whoami` answers: which server block took the request, and the
+    /// Host header nginx saw (`$http_host`).
+    pub fn whoami(server: &str, host: &str) -> String {
+        format!("{server} server, Host {host}\n")
+    }
 }
 
 /// Escapes a body for an nginx `return` string.
@@ -295,8 +300,10 @@ fn nginx_quote(s: &str) -> String {
 
 /// Starts nginx on a free port with:
 /// `/health` (200 "OK"), `/index.html` (HTML), `/known` (a fixed body),
-/// `/nginx_status` (stub_status), `/error` (500), anything else 404; and a
-/// virtual server `status.vigil.test` with stub_status at `/vhost_status`.
+/// `/nginx_status` (stub_status), `/error` (500), `/whoami` ("default server,
+/// Host <Host header>"), anything else 404; and a virtual server
+/// `status.vigil.test` with stub_status at `/vhost_status` and its own
+/// `/whoami` ("virtual server, Host ...").
 pub fn nginx() -> Option<Server> {
     let bin = require("nginx")?;
     let dir = TempDir::new("nginx");
@@ -324,12 +331,14 @@ http {{
         location = /known {{ return 200 {known}; }}
         location = /nginx_status {{ stub_status; }}
         location = /error {{ return 500 {error}; }}
+        location = /whoami {{ return 200 "default server, Host $http_host\n"; }}
         location / {{ return 404; }}
     }}
     server {{
         listen 127.0.0.1:{port};
         server_name {vhost};
         location = /vhost_status {{ stub_status; }}
+        location = /whoami {{ return 200 "virtual server, Host $http_host\n"; }}
     }}
 }}
 "#,

@@ -87,16 +87,22 @@ impl HealthCheck for HealthEndpoint {
         let response = Request::get(&self.url).max_body(MAX_BODY + 1).send()?;
         let status = response.status;
         if !(200..=299).contains(&status) {
-            return Ok(CheckResult::down(format!("HTTP {status}")).metric("http_status", status.into()));
+            return Ok(
+                CheckResult::down(format!("HTTP {status}")).metric("http_status", status.into())
+            );
         }
         if response.body.len() > MAX_BODY {
-            return Err(CheckError::Protocol(format!("body larger than {MAX_BODY} bytes")));
+            return Err(CheckError::Protocol(format!(
+                "body larger than {MAX_BODY} bytes"
+            )));
         }
         let doc: serde_json::Value = serde_json::from_slice(&response.body)
             .map_err(|_| CheckError::Protocol("body is not JSON".into()))?;
         let field = &self.field;
         let Some(value) = doc.get(field).and_then(|v| v.as_str()) else {
-            return Err(CheckError::Protocol(format!("no string field \"{field}\" in the body")));
+            return Err(CheckError::Protocol(format!(
+                "no string field \"{field}\" in the body"
+            )));
         };
         vigil_sdk::log::debug(&format!("{}: {field}={value}", self.url));
         let result = match value {

@@ -14,8 +14,11 @@
 //! | `sleep`       | blocks on the WASI monotonic clock for `ms` milliseconds         |
 //! | `memory-bomb` | grows a `Vec` until allocation fails                             |
 //! | `connect`     | TCP-connects to the target with `std::net`, reports the error    |
-//! | `http`        | `GET http://target/` through `wasi:http`                         |
-//! | `env`         | reports whether environment variable `var` is visible            |
+//! | `http`        | `GET http://target/` through `wasi:http`, with `headers` (a list |
+//! |               | of `[name, value]` pairs, appended in order; a refused header is |
+//! |               | a `denied` error naming it); reports the status                  |
+//! | `env`         | reports whether environment variable `var` is visible (e.g. the  |
+//! |               | host's `VIGIL_CHECK_TIMEOUT_MS`)                                 |
 //! | `fs`          | tries to read `/etc/hostname`                                    |
 //! | `stateful`    | counts calls, to prove an instance stays warm                    |
 //! | `log`         | calls the `log` import and prints to stdout and stderr           |
@@ -64,6 +67,7 @@ struct Config {
     var: String,
     bytes: usize,
     warmup: u64,
+    headers: Vec<(String, String)>,
     target: Option<(String, u16)>,
 }
 
@@ -128,6 +132,19 @@ impl CheckerGuest for Chaos {
                         .as_u64()
                         .ok_or_else(|| invalid("bytes", "not an integer"))?
                         as usize
+                }
+                "headers" => {
+                    let pairs = v
+                        .as_array()
+                        .ok_or_else(|| invalid("headers", "not a list"))?;
+                    for pair in pairs {
+                        match pair.as_array().map(Vec::as_slice) {
+                            Some([serde_json::Value::String(k), serde_json::Value::String(v)]) => {
+                                cfg.headers.push((k.clone(), v.clone()))
+                            }
+                            _ => return Err(invalid("headers", "not a [name, value] pair")),
+                        }
+                    }
                 }
                 other => return Err(ConfigError::UnknownKey(other.into())),
             }
@@ -261,7 +278,7 @@ fn connect(cfg: &Config) -> Result<CheckResult, CheckError> {
 
 fn http(cfg: &Config) -> Result<CheckResult, CheckError> {
     use wasip2::http::outgoing_handler;
-    use wasip2::http::types::{ErrorCode, Fields, Method, OutgoingRequest, Scheme};
+    use wasip2::http::types::{ErrorCode, Fields, HeaderError, Method, OutgoingRequest, Scheme};
 
     let Some((host, port)) = &cfg.target else {
         return Err(CheckError::Internal("no target".into()));
@@ -272,7 +289,14 @@ fn http(cfg: &Config) -> Result<CheckResult, CheckError> {
         ErrorCode::DnsError(_) => CheckError::NameResolution(format!("{e:?}")),
         other => CheckError::Io(format!("{other:?}")),
     };
-    let req = OutgoingRequest::new(Fields::new());
+    let fields = Fields::new();
+    for (name, value) in &cfg.headers {
+        fields.append(name, value.as_bytes()).map_err(|e| match e {
+            HeaderError::Forbidden => CheckError::Denied(format!("header {name}: forbidden")),
+            other => CheckError::Internal(format!("header {name}: {other:?}")),
+        })?;
+    }
+    let req = OutgoingRequest::new(fields);
     let _ = req.set_method(&Method::Get);
     let _ = req.set_scheme(Some(&Scheme::Http));
     let _ = req.set_authority(Some(&format!("{host}:{port}")));
