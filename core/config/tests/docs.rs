@@ -177,7 +177,11 @@ fn the_error_example_is_real_output() {
 #[test]
 fn plugin_docs_snippets_parse() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut files = vec![root.join("docs/plugins.md"), root.join("sdk/rust/README.md")];
+    let mut files = vec![
+        root.join("README.md"),
+        root.join("docs/plugins.md"),
+        root.join("sdk/rust/README.md"),
+    ];
     if let Ok(dir) = std::fs::read_dir(root.join("plugins")) {
         for e in dir.flatten() {
             let readme = e.path().join("README.md");
