@@ -15,7 +15,9 @@
 //! backup's Skew_Time). A client in a third namespace requests the VIP every 20 ms (curl, 300 ms
 //! timeout) and the failed requests between the stop and the first answer from h2 are counted.
 //!
-//! Options: `--runs N` (per implementation, default 5), `--only vigil|keepalived`, `--keep`.
+//! Options: `--runs N` (per implementation, default 5), `--only vigil|keepalived`, `--keep`,
+//! `--interval-ms N` (Vigil's check interval and timeout, default 1000; keepalived's
+//! `vrrp_script` takes whole seconds only, so below 1000 run `--only vigil`).
 //! Needs root, nginx, curl, tshark and keepalived; the `http` component (plugins/build.sh).
 //! Otherwise prints `skipped: ...` and exits 0.
 
@@ -91,14 +93,14 @@ fn wait(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> R<()> {
     Err(format!("timed out waiting for {what}").into())
 }
 
-fn vigil_config(dir: &std::path::Path, host: &Host, prio: u8) -> String {
+fn vigil_config(dir: &std::path::Path, host: &Host, prio: u8, interval_ms: u64) -> String {
     format!(
         "[global]\ncontrol_socket = {sock:?}\nplugin_cache_dir = {cache:?}\n\n\
          [[instance]]\nname = \"VI_1\"\ninterface = \"eth0\"\nvrid = 51\npriority = {prio}\n\
          version = 3\nadvert_interval = \"100ms\"\nvirtual_addresses = [\"192.0.2.100/24\"]\n\
          track_checks = [\"web\"]\n\n\
          [[check]]\nname = \"web\"\nplugin = {plugin:?}\ntarget = \"127.0.0.1:80\"\n\
-         interval = \"1s\"\ntimeout = \"1s\"\nfall = 2\nrise = 2\nconfig = {{ path = \"/health\" }}\n",
+         interval = \"{interval_ms}ms\"\ntimeout = \"{interval_ms}ms\"\nfall = 2\nrise = 2\nconfig = {{ path = \"/health\" }}\n",
         sock = dir.join(format!("{}.sock", host.name())).display().to_string(),
         cache = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../../target/plugin-cache")
@@ -108,11 +110,11 @@ fn vigil_config(dir: &std::path::Path, host: &Host, prio: u8) -> String {
     )
 }
 
-fn start_node(imp: Imp, lab: &Lab, host: &Host, prio: u8) -> R<()> {
+fn start_node(imp: Imp, lab: &Lab, host: &Host, prio: u8, interval_ms: u64) -> R<()> {
     match imp {
         Imp::Vigil => {
             let conf = lab.dir().join(format!("vigil-{}.toml", host.name()));
-            std::fs::write(&conf, vigil_config(lab.dir(), host, prio))?;
+            std::fs::write(&conf, vigil_config(lab.dir(), host, prio, interval_ms))?;
             host.spawn(
                 VIGIL,
                 ["run".as_ref(), "-c".as_ref(), conf.as_os_str()],
@@ -136,7 +138,7 @@ fn start_node(imp: Imp, lab: &Lab, host: &Host, prio: u8) -> R<()> {
     Ok(())
 }
 
-fn one_run(imp: Imp, keep: bool) -> R<Run> {
+fn one_run(imp: Imp, keep: bool, interval_ms: u64) -> R<Run> {
     let lab = Lab::new("bench-failover")?;
     if keep {
         lab.keep();
@@ -146,8 +148,8 @@ fn one_run(imp: Imp, keep: bool) -> R<Run> {
     let vip: IpAddr = "192.0.2.100".parse()?;
     let n1 = vigil_lab::services::nginx(h1, lab.dir())?;
     let _n2 = vigil_lab::services::nginx(h2, lab.dir())?;
-    start_node(imp, &lab, h1, 150)?;
-    start_node(imp, &lab, h2, 100)?;
+    start_node(imp, &lab, h1, 150, interval_ms)?;
+    start_node(imp, &lab, h2, 100, interval_ms)?;
     wait("h1 to serve the VIP", Duration::from_secs(20), || {
         get(client, vip).as_deref() == Some("ok h1")
     })?;
@@ -172,8 +174,9 @@ fn one_run(imp: Imp, keep: bool) -> R<Run> {
             }
         })
     };
-    // A random phase against the 1 s check schedule.
-    let phase = u64::from(SystemTime::now().duration_since(UNIX_EPOCH)?.subsec_nanos()) % 1000;
+    // A random phase against the check schedule.
+    let phase =
+        u64::from(SystemTime::now().duration_since(UNIX_EPOCH)?.subsec_nanos()) % interval_ms.max(1);
     std::thread::sleep(Duration::from_millis(500 + phase));
     let t_kill = epoch();
     n1.terminate(Duration::from_secs(5))?;
@@ -243,6 +246,7 @@ fn main() -> R<()> {
     let mut runs = 5;
     let mut only = None;
     let mut keep = false;
+    let mut interval_ms: u64 = 1000;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -255,6 +259,7 @@ fn main() -> R<()> {
                 })
             }
             "--keep" => keep = true,
+            "--interval-ms" => interval_ms = it.next().ok_or("--interval-ms N")?.parse()?,
             "--bench" => {}
             other => return Err(format!("unknown argument {other}").into()),
         }
@@ -275,7 +280,7 @@ fn main() -> R<()> {
     let mut results: Vec<(Imp, Vec<Run>)> = imps.iter().map(|i| (*i, Vec::new())).collect();
     for n in 0..runs {
         for (imp, out) in &mut results {
-            match one_run(*imp, keep) {
+            match one_run(*imp, keep, interval_ms) {
                 Ok(r) => {
                     println!(
                         "run {}: {:<30} detection {:>7} ms  takeover {:>6} ms  total {:>7} ms  failed requests {}",
@@ -295,7 +300,10 @@ fn main() -> R<()> {
     // Skew_Time of the backup (priority 100, v3, 100 ms): the takeover bound after a resign.
     let skew = ADVERT * (256 - 100) / 256;
     println!();
-    println!("check every 1 s, fall 2, FAULT without weight; VRRPv3 100 ms; backup Skew_Time {} ms", ms(skew));
+    println!(
+        "check every {interval_ms} ms, fall 2, FAULT without weight; VRRPv3 100 ms; backup Skew_Time {} ms",
+        ms(skew)
+    );
     println!(
         "| Implementation | Runs | Detection min / median / max (ms) | Takeover min / median / max (ms) | Takeover / Skew_Time (median) | Total median (ms) | Failed requests min / median / max |"
     );
