@@ -175,21 +175,25 @@ fn one_run(imp: Imp, keep: bool, interval_ms: u64) -> R<Run> {
         })
     };
     // A random phase against the check schedule.
-    let phase =
-        u64::from(SystemTime::now().duration_since(UNIX_EPOCH)?.subsec_nanos()) % interval_ms.max(1);
+    let phase = u64::from(SystemTime::now().duration_since(UNIX_EPOCH)?.subsec_nanos())
+        % interval_ms.max(1);
     std::thread::sleep(Duration::from_millis(500 + phase));
     let t_kill = epoch();
     n1.terminate(Duration::from_secs(5))?;
     wait("h2 to serve the VIP", Duration::from_secs(20), || {
         log.lock()
-            .map(|l| l.iter().any(|(t, r)| *t > t_kill && r.as_deref() == Some("ok h2")))
+            .map(|l| {
+                l.iter()
+                    .any(|(t, r)| *t > t_kill && r.as_deref() == Some("ok h2"))
+            })
             .unwrap_or(false)
     })?;
     stop.store(true, Ordering::Relaxed);
     let _ = client_thread.join();
     std::thread::sleep(Duration::from_millis(200));
     let file = cap.stop()?.to_path_buf();
-    let rows = vigil_lab::tshark_fields(&file, "vrrp", &["frame.time_epoch", "ip.src", "vrrp.prio"])?;
+    let rows =
+        vigil_lab::tshark_fields(&file, "vrrp", &["frame.time_epoch", "ip.src", "vrrp.prio"])?;
     let mut resign = None;
     let mut first_h2 = None;
     let h1_ip = h1.ipv4().map(|a| a.to_string()).unwrap_or_default();

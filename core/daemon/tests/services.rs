@@ -72,7 +72,17 @@ fn until_served_by(client: &Host, vip: IpAddr, want: &str, timeout: Duration) ->
 
 #[test]
 fn nginx_pair_fails_over_when_nginx_dies_and_comes_back() {
-    let test = "nginx_pair_fails_over_when_nginx_dies_and_comes_back";
+    nginx_pair("nginx_pair_fails_over_when_nginx_dies_and_comes_back", true);
+}
+
+/// The same under `preempt = false` (keepalived's `nopreempt`): nginx coming back on h1 does
+/// not take the VIP back from h2.
+#[test]
+fn nginx_pair_under_nopreempt_keeps_the_new_master() {
+    nginx_pair("nginx_pair_under_nopreempt_keeps_the_new_master", false);
+}
+
+fn nginx_pair(test: &str, preempt: bool) {
     if !ready(test, &["nginx", "curl"]) {
         return;
     }
@@ -95,9 +105,27 @@ fn nginx_pair_fails_over_when_nginx_dies_and_comes_back() {
     );
     let n1 = nginx(h1, lab.dir());
     let n2 = nginx(h2, lab.dir());
-    let a = Vigil::start_with(h1, &[Inst::v3("VI_1", 51, 150, "192.0.2.100/24")], &extra);
-    let b = Vigil::start_with(h2, &[Inst::v3("VI_1", 51, 100, "192.0.2.100/24")], &extra);
+    let inst = |prio| {
+        let mut i = Inst::v3("VI_1", 51, prio, "192.0.2.100/24");
+        i.preempt = Some(preempt);
+        [i]
+    };
+    let a = Vigil::start_with(h1, &inst(150), &extra);
+    let b = Vigil::start_with(h2, &inst(100), &extra);
     let diag = || [a.log_tail(20), b.log_tail(20)].join("\n");
+    // Under nopreempt whoever gets there first keeps it: wait for a master, make it h1.
+    wait_single_holder(
+        &hosts,
+        vip,
+        Duration::from_secs(5),
+        Duration::from_millis(300),
+        &diag,
+    );
+    if !preempt && h2.holds(vip).unwrap() {
+        b.term();
+        wait_holds(h1, vip, true, Duration::from_secs(5), &diag);
+        panic!("h2 became master first; this test expects h1 (priority 150) to win at start");
+    }
     wait_holds(h1, vip, true, Duration::from_secs(5), &diag);
     until_served_by(client, vip, "h1", Duration::from_secs(5));
     let st = a.must_status();
@@ -115,10 +143,21 @@ fn nginx_pair_fails_over_when_nginx_dies_and_comes_back() {
     assert_eq!(a.state("VI_1"), "fault", "{}", diag());
     assert!(!h1.holds(vip).unwrap(), "h1 still holds the VIP");
 
-    // nginx back on h1: two good checks, Fault clears, preemption returns the VIP.
+    // nginx back on h1: two good checks, Fault clears; preemption returns the VIP, or under
+    // nopreempt h2 keeps it.
     let n1 = nginx(h1, lab.dir());
-    until_served_by(client, vip, "h1", Duration::from_secs(10));
-    assert_eq!(a.state("VI_1"), "master", "{}", diag());
+    if preempt {
+        until_served_by(client, vip, "h1", Duration::from_secs(10));
+        assert_eq!(a.state("VI_1"), "master", "{}", diag());
+    } else {
+        vigil_lab::wait_until(Duration::from_secs(5), "h1 to leave fault", || {
+            Ok((a.state("VI_1") == "backup").then_some(()))
+        })
+        .unwrap_or_else(|e| panic!("{e}\n{}", diag()));
+        std::thread::sleep(Duration::from_millis(800));
+        assert_eq!(get(client, vip).as_deref(), Some("ok h2"), "{}", diag());
+        assert_eq!(b.state("VI_1"), "master", "{}", diag());
+    }
     a.stop();
     b.stop();
     for n in [n1, n2] {
@@ -175,7 +214,9 @@ fn haproxy_pair_fails_over_when_haproxy_dies() {
         return;
     }
     let Some(plugins) = plugin_dir() else {
-        note(&format!("{test}: skipped: build plugins with plugins/build.sh"));
+        note(&format!(
+            "{test}: skipped: build plugins with plugins/build.sh"
+        ));
         return;
     };
     let lab = Lab::new("vigil-haproxy").unwrap();
@@ -246,7 +287,11 @@ fn mariadb(host: &Host, dir: &Path, template: &Path) -> Process {
         "--skip-name-resolve".into(),
     ];
     let p = host
-        .spawn("mariadbd", args.iter().map(String::as_str), root.join("mariadbd.log"))
+        .spawn(
+            "mariadbd",
+            args.iter().map(String::as_str),
+            root.join("mariadbd.log"),
+        )
         .unwrap();
     let sql = format!(
         "CREATE USER 'vigil'@'%' IDENTIFIED BY 'secret';\
@@ -270,14 +315,29 @@ fn mariadb(host: &Host, dir: &Path, template: &Path) -> Process {
             .filter(|o| o.status.success())
             .map(|_| ()))
     })
-    .unwrap_or_else(|e| panic!("{e}: {}", std::fs::read_to_string(root.join("mariadbd.log")).unwrap_or_default()));
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}",
+            std::fs::read_to_string(root.join("mariadbd.log")).unwrap_or_default()
+        )
+    });
     let out = host
         .exec(
             "mariadb",
-            ["--no-defaults", &format!("--socket={}", sock.display()), "--user=root", "-e", &sql],
+            [
+                "--no-defaults",
+                &format!("--socket={}", sock.display()),
+                "--user=root",
+                "-e",
+                &sql,
+            ],
         )
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     p
 }
 
@@ -312,7 +372,9 @@ fn mariadb_pair_fails_over_when_the_database_dies() {
         return;
     }
     let Some(plugins) = plugin_dir() else {
-        note(&format!("{test}: skipped: build plugins with plugins/build.sh"));
+        note(&format!(
+            "{test}: skipped: build plugins with plugins/build.sh"
+        ));
         return;
     };
     let lab = Lab::new("vigil-mariadb").unwrap();
@@ -335,7 +397,11 @@ fn mariadb_pair_fails_over_when_the_database_dies() {
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let d1 = mariadb(h1, lab.dir(), &template);
     let d2 = mariadb(h2, lab.dir(), &template);
     let extra = format!(
@@ -349,9 +415,11 @@ fn mariadb_pair_fails_over_when_the_database_dies() {
     let b = Vigil::start_with(h2, &[Inst::v3("VI_1", 51, 100, "192.0.2.100/24")], &extra);
     let diag = || [a.log_tail(20), b.log_tail(20)].join("\n");
     wait_holds(h1, vip, true, Duration::from_secs(5), &diag);
-    vigil_lab::wait_until(Duration::from_secs(10), "h1's database through the VIP", || {
-        Ok((db_node(client, vip).as_deref() == Some("h1")).then_some(()))
-    })
+    vigil_lab::wait_until(
+        Duration::from_secs(10),
+        "h1's database through the VIP",
+        || Ok((db_node(client, vip).as_deref() == Some("h1")).then_some(())),
+    )
     .unwrap_or_else(|e| panic!("{e}\n{}", diag()));
 
     // The database dies on h1: the mysql check fails twice, h1 goes to Fault, h2 takes over,
@@ -359,16 +427,18 @@ fn mariadb_pair_fails_over_when_the_database_dies() {
     let t0 = Instant::now();
     d1.terminate(Duration::from_secs(10)).unwrap();
     let mut failed = 0;
-    vigil_lab::wait_until(Duration::from_secs(10), "h2's database through the VIP", || {
-        match db_node(client, vip) {
+    vigil_lab::wait_until(
+        Duration::from_secs(10),
+        "h2's database through the VIP",
+        || match db_node(client, vip) {
             Some(n) if n == "h2" => Ok(Some(())),
             Some(_) => Ok(None),
             None => {
                 failed += 1;
                 Ok(None)
             }
-        }
-    })
+        },
+    )
     .unwrap_or_else(|e| panic!("{e}\n{}", diag()));
     note(&format!(
         "{test}: mariadbd killed on h1 -> client reads from h2 after {} ({failed} failed queries)",

@@ -1,8 +1,10 @@
 //! The first-party health-check plugins, run by this host against real servers
 //! (nginx, HAProxy, MariaDB) on 127.0.0.1: each check is up when its service is
 //! healthy; fails, before the host's deadline, when the service is stopped,
-//! wedged (SIGSTOP) or misconfigured; and is refused by the sandbox when its
-//! address is not granted.
+//! wedged (SIGSTOP) or misconfigured (also with the plugin's default `timeout`
+//! under a 1 s check: the plugin learns the check's timeout from the host); and
+//! is refused by the sandbox when its address is not granted. The http plugins'
+//! `virtualhost` reaches nginx as the one Host header and picks its server block.
 //!
 //! Components come from `$VIGIL_PLUGIN_DIR` or `<repo>/target/plugins` (built by
 //! `plugins/build.sh`); a missing one skips its tests ("skipped: build plugins
@@ -33,6 +35,10 @@ use vigil_plugin_host::{
 const HOST_DEADLINE: Duration = Duration::from_secs(4);
 /// The plugins' own timeout (their `timeout` key).
 const TIMEOUT: &str = "1s";
+/// A Vigil check's default timeout. A plugin left at its default `timeout`
+/// spends most of it (the host tells it `VIGIL_CHECK_TIMEOUT_MS`), so a wedged
+/// server is the plugin's own `timeout` error, not the host's deadline.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 
 fn host() -> &'static PluginHost {
     static HOST: OnceLock<PluginHost> = OnceLock::new();
@@ -88,14 +94,25 @@ struct Probe {
 impl Probe {
     /// `None` when the plugin is not built (the test is skipped).
     async fn new(plugin_name: &str, config: Value, port: u16, grants: Grants) -> Option<Probe> {
+        Self::with_timeout(plugin_name, config, port, grants, HOST_DEADLINE).await
+    }
+
+    /// A probe whose check has `timeout` (the host's deadline for each call).
+    async fn with_timeout(
+        plugin_name: &str,
+        config: Value,
+        port: u16,
+        grants: Grants,
+        timeout: Duration,
+    ) -> Option<Probe> {
         let plugin = plugin(plugin_name)?;
-        let label = format!("{plugin_name} {config}");
+        let label = format!("{plugin_name} {config} within {timeout:?}");
         let spec = CheckSpec {
             name: label.clone(),
             config_json: config.to_string(),
             target: Target::new("127.0.0.1", port),
             grants,
-            timeout: HOST_DEADLINE,
+            timeout,
         };
         let checker = Checker::new(host(), &plugin, spec)
             .await
@@ -169,6 +186,26 @@ fn timed_out(report: &CheckReport) {
         CheckError::Timeout => {}
         other => panic!("expected a timeout from the wedged server, got {other}"),
     }
+}
+
+/// With the plugin's default `timeout` and a [`CHECK_TIMEOUT`] check: the
+/// wedged server ends as the plugin's own `timeout` error, before the host's
+/// deadline (which would discard the instance as `Failure::Deadline`).
+#[track_caller]
+fn timed_out_by_itself(report: &CheckReport) {
+    assert!(
+        matches!(report.outcome, CheckOutcome::Error(CheckError::Timeout)),
+        "expected the plugin's own timeout, got {} after {:?}",
+        report.outcome,
+        report.elapsed
+    );
+    assert!(report.elapsed < CHECK_TIMEOUT, "{:?}", report.elapsed);
+    // Most of the check's timeout was used for waiting, not given away.
+    assert!(
+        report.elapsed >= CHECK_TIMEOUT / 2,
+        "gave up early: {:?}",
+        report.elapsed
+    );
 }
 
 #[track_caller]
@@ -311,7 +348,8 @@ async fn http_plugins_send_the_virtualhost() {
         };
         verdict(&p.check().await, Health::Up);
 
-        let mut config = json!({"path": "/whoami", "contains": [pages::whoami(server, host).trim_end()]});
+        let mut config =
+            json!({"path": "/whoami", "contains": [pages::whoami(server, host).trim_end()]});
         if let Some(v) = vhost {
             config["virtualhost"] = json!(v);
         }
@@ -332,7 +370,9 @@ async fn http_plugins_send_the_virtualhost() {
     let vhost = format!("{}:{}", pages::VHOST, nginx.port);
     let config = json!({"path": "/whoami", "virtualhost": vhost,
                         "regex": whoami_regex("virtual", &vhost)});
-    let mut p = Probe::new("http", config, nginx.port, grants).await.unwrap();
+    let mut p = Probe::new("http", config, nginx.port, grants)
+        .await
+        .unwrap();
     verdict(&p.check().await, Health::Up);
 }
 
@@ -354,13 +394,27 @@ async fn nginx_stopped_wedged_and_not_granted() {
     )
     .await
     .unwrap();
+    let mut default = Probe::with_timeout(
+        "nginx",
+        json!({}),
+        nginx.port,
+        http_grant(nginx.port),
+        CHECK_TIMEOUT,
+    )
+    .await
+    .unwrap();
     denied(&refused.check().await);
     verdict(&p.check().await, Health::Up);
+    verdict(&default.check().await, Health::Up);
     {
         let _frozen = nginx.wedge();
         timed_out(&p.check().await);
+        timed_out_by_itself(&default.check().await);
     }
     verdict(&p.check().await, Health::Up);
+    let r = default.check().await;
+    verdict(&r, Health::Up);
+    assert!(!r.fresh_instance, "the instance was kept");
     nginx.stop();
     failed_in_time(&p.check().await);
 }
@@ -565,11 +619,22 @@ async fn haproxy_stopped_wedged_and_not_granted() {
     let mut refused = Probe::new("haproxy", config, h.stats_port, http_grant(h.web_port))
         .await
         .unwrap();
+    let mut default = Probe::with_timeout(
+        "haproxy",
+        json!({"backend": "solo"}),
+        h.stats_port,
+        http_grant(h.stats_port),
+        CHECK_TIMEOUT,
+    )
+    .await
+    .unwrap();
     denied(&refused.check().await);
     verdict(&p.check().await, Health::Up);
+    verdict(&default.check().await, Health::Up);
     {
         let _frozen = h.server.wedge();
         timed_out(&p.check().await);
+        timed_out_by_itself(&default.check().await);
     }
     verdict(&p.check().await, Health::Up);
     h.server.stop();
@@ -768,11 +833,22 @@ async fn mysql_stopped_wedged_and_not_granted() {
     )
     .await
     .unwrap();
+    let mut default = Probe::with_timeout(
+        "mysql",
+        json!({"user": servers::DB_USER, "password": servers::DB_PASSWORD}),
+        db.port,
+        tcp_grant(db.port),
+        CHECK_TIMEOUT,
+    )
+    .await
+    .unwrap();
     denied(&refused.check().await);
     verdict(&p.check().await, Health::Up);
+    verdict(&default.check().await, Health::Up);
     {
         let _frozen = db.wedge();
         timed_out(&p.check().await);
+        timed_out_by_itself(&default.check().await);
     }
     verdict(&p.check().await, Health::Up);
     db.stop();
@@ -837,11 +913,22 @@ async fn tcp_stopped_wedged_and_not_granted() {
     let mut refused = Probe::new("tcp", config, nginx.port, tcp_grant(servers::closed_port()))
         .await
         .unwrap();
+    let mut default = Probe::with_timeout(
+        "tcp",
+        json!({"send": HEALTH_REQUEST, "expect": "200 OK"}),
+        nginx.port,
+        tcp_grant(nginx.port),
+        CHECK_TIMEOUT,
+    )
+    .await
+    .unwrap();
     denied(&refused.check().await);
     verdict(&p.check().await, Health::Up);
+    verdict(&default.check().await, Health::Up);
     {
         let _frozen = nginx.wedge();
         timed_out(&p.check().await);
+        timed_out_by_itself(&default.check().await);
     }
     verdict(&p.check().await, Health::Up);
     nginx.stop();
@@ -929,11 +1016,22 @@ async fn http_stopped_wedged_and_not_granted() {
     )
     .await
     .unwrap();
+    let mut default = Probe::with_timeout(
+        "http",
+        json!({"path": "/health"}),
+        nginx.port,
+        http_grant(nginx.port),
+        CHECK_TIMEOUT,
+    )
+    .await
+    .unwrap();
     denied(&refused.check().await);
     verdict(&p.check().await, Health::Up);
+    verdict(&default.check().await, Health::Up);
     {
         let _frozen = nginx.wedge();
         timed_out(&p.check().await);
+        timed_out_by_itself(&default.check().await);
     }
     verdict(&p.check().await, Health::Up);
     nginx.stop();
@@ -1009,11 +1107,22 @@ async fn http_dump_stopped_wedged_and_not_granted() {
     )
     .await
     .unwrap();
+    let mut default = Probe::with_timeout(
+        "http-dump",
+        json!({"path": "/index.html", "contains": ["Hello"]}),
+        nginx.port,
+        http_grant(nginx.port),
+        CHECK_TIMEOUT,
+    )
+    .await
+    .unwrap();
     denied(&refused.check().await);
     verdict(&p.check().await, Health::Up);
+    verdict(&default.check().await, Health::Up);
     {
         let _frozen = nginx.wedge();
         timed_out(&p.check().await);
+        timed_out_by_itself(&default.check().await);
     }
     verdict(&p.check().await, Health::Up);
     nginx.stop();

@@ -512,7 +512,10 @@ async fn plugins_see_their_own_check_timeout() {
     let var = vigil_plugin_host::CHECK_TIMEOUT_ENV;
     assert_eq!(var, "VIGIL_CHECK_TIMEOUT_MS");
     let config = serde_json::json!({"mode": "env", "var": var});
-    for (timeout, seen) in [(Duration::from_secs(2), "2000"), (Duration::from_millis(750), "750")] {
+    for (timeout, seen) in [
+        (Duration::from_secs(2), "2000"),
+        (Duration::from_millis(750), "750"),
+    ] {
         let mut c = Checker::new(
             host(),
             &plugin,
@@ -520,7 +523,10 @@ async fn plugins_see_their_own_check_timeout() {
         )
         .await
         .unwrap();
-        assert_eq!(verdict(&c.check().await, Health::Up), format!("{var}={seen}"));
+        assert_eq!(
+            verdict(&c.check().await, Health::Up),
+            format!("{var}={seen}")
+        );
         // A fresh instance is told the same.
         assert_eq!(
             verdict(&c.check_fresh().await, Health::Up),

@@ -2,7 +2,7 @@
 //! a line and expects a prefix in the reply.
 
 use std::io::{BufRead, BufReader, Write};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use vigil_sdk::net::{io_error, TcpStream};
@@ -11,8 +11,10 @@ use vigil_sdk::{Capability, CheckError, CheckResult, ConfigError, HealthCheck, P
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Config {
-    #[serde(default = "default_timeout", with = "vigil_sdk::config::duration")]
-    timeout: Duration,
+    /// Unset: 85 % of the check's own timeout, which the host passes in
+    /// VIGIL_CHECK_TIMEOUT_MS; set: clamped to that (see `check_io_timeout`).
+    #[serde(default, with = "vigil_sdk::config::duration::option")]
+    timeout: Option<Duration>,
     /// e.g. "PING"; a line ending is added.
     #[serde(default)]
     send: Option<String>,
@@ -21,13 +23,11 @@ struct Config {
     expect: Option<String>,
 }
 
-fn default_timeout() -> Duration {
-    Duration::from_secs(2)
-}
-
 struct MyCheck {
     target: Target,
     config: Config,
+    /// Connect + reply, within the check's timeout.
+    timeout: Duration,
 }
 
 impl HealthCheck for MyCheck {
@@ -41,11 +41,19 @@ impl HealthCheck for MyCheck {
         if target.port.is_none() {
             return Err(ConfigError::InvalidTarget("the target needs a port".into()));
         }
-        Ok(MyCheck { target, config })
+        let timeout = vigil_sdk::check_io_timeout(config.timeout);
+        Ok(MyCheck { target, config, timeout })
     }
 
     fn check(&mut self) -> Result<CheckResult, CheckError> {
-        let mut stream = TcpStream::connect_target(&self.target, None, self.config.timeout)?;
+        let started = Instant::now();
+        let mut stream = TcpStream::connect_target(&self.target, None, self.timeout)?;
+        // The reply gets what is left, so the whole check ends in time.
+        let left = self.timeout.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return Err(CheckError::Timeout);
+        }
+        stream.set_timeout(left);
         if let Some(line) = &self.config.send {
             write!(stream, "{line}\r\n").and_then(|()| stream.flush()).map_err(io_error)?;
         }
