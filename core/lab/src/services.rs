@@ -10,7 +10,8 @@ use crate::host::{Host, Process};
 /// cleanup does too.
 pub fn nginx(host: &Host, dir: &Path) -> Result<Process> {
     let root = dir.join(format!("nginx-{}", host.name()));
-    let io = |e: std::io::Error| LabError::Invalid(format!("nginx files in {}: {e}", root.display()));
+    let io =
+        |e: std::io::Error| LabError::Invalid(format!("nginx files in {}: {e}", root.display()));
     std::fs::create_dir_all(root.join("html")).map_err(io)?;
     std::fs::create_dir_all(root.join("tmp")).map_err(io)?;
     std::fs::write(root.join("html/health"), format!("ok {}\n", host.name())).map_err(io)?;
