@@ -50,6 +50,9 @@ impl Imp {
     }
 }
 
+/// The client's requests: start time (Unix seconds) and the body, or None on failure.
+type ClientLog = Vec<(f64, Option<String>)>;
+
 struct Run {
     detection: Duration,
     takeover: Duration,
@@ -160,7 +163,7 @@ fn one_run(imp: Imp, keep: bool, interval_ms: u64) -> R<Run> {
 
     // The client: one request every 20 ms, each stamped with its start.
     let stop = Arc::new(AtomicBool::new(false));
-    let log: Arc<Mutex<Vec<(f64, Option<String>)>>> = Arc::default();
+    let log: Arc<Mutex<ClientLog>> = Arc::default();
     let client_thread = {
         let (stop, log, client) = (stop.clone(), log.clone(), client.clone());
         std::thread::spawn(move || {

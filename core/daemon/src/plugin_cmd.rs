@@ -24,7 +24,7 @@ use crate::script::Script;
 pub enum PluginCommand {
     /// Run a health check once (or `--count` times) and print the result,
     /// the plugin's log and its output. Exit status 0 when every run passed.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Show a component's world, WIT version, digest, imports and the
     /// capabilities it asks for, without granting it anything.
     Inspect(InspectArgs),

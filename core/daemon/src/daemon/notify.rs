@@ -142,7 +142,7 @@ impl Notifiers {
     /// Queue an event for every notifier that listens to its instance.
     pub fn dispatch(&self, ev: &NotifyEvent) {
         for r in &self.running {
-            if !r.instances.is_empty() && !r.instances.iter().any(|i| *i == ev.instance) {
+            if !r.instances.is_empty() && !r.instances.contains(&ev.instance) {
                 continue;
             }
             let to = state_word(ev.transition.to).to_ascii_lowercase();
