@@ -157,3 +157,65 @@ fn notify_script_sees_every_transition_in_order() {
         assert_eq!(docs[1]["cluster"], "lab", "{posted}");
     }
 }
+
+/// Sync groups: keepalived's `GROUP NAME STATE` notification once the members agree, after
+/// their own `INSTANCE` ones.
+#[test]
+fn sync_group_transitions_are_notified_as_group() {
+    let test = "sync_group_transitions_are_notified_as_group";
+    if !ready(test, &[]) {
+        return;
+    }
+    let lab = Lab::new("vigil-notify-group").unwrap();
+    let hosts = lab.add_hosts(1).unwrap();
+    let log = lab.dir().join("notify.log");
+    let script = lab.dir().join("notify.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$*\" >> {}\n", log.display()),
+    )
+    .unwrap();
+    let extra = format!(
+        "[[sync_group]]\nname = \"G\"\ninstances = [\"VI_1\", \"VI_2\"]\n\n\
+         [[notifier]]\nname = \"legacy\"\nunsandboxed_script = \"/bin/sh {}\"\n",
+        script.display()
+    );
+    let v = Vigil::start_with(
+        &hosts[0],
+        &[
+            Inst::v3("VI_1", 51, 100, "192.0.2.100/24"),
+            Inst::v3("VI_2", 52, 100, "192.0.2.101/24"),
+        ],
+        &extra,
+    );
+    // Alone on the link, both become master after Master_Down_Interval.
+    vigil_lab::wait_until(Duration::from_secs(5), "both instances master", || {
+        Ok((v.state("VI_1") == "master" && v.state("VI_2") == "master").then_some(()))
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", v.log_tail(30)));
+    v.stop();
+    let got = std::fs::read_to_string(&log).unwrap_or_default();
+    let lines: Vec<&str> = got.lines().collect();
+    let groups: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("GROUP"))
+        .collect();
+    assert_eq!(
+        groups,
+        ["GROUP G BACKUP", "GROUP G MASTER", "GROUP G STOP"],
+        "{got}"
+    );
+    // The group's MASTER comes after both members'.
+    let pos = |needle: &str| {
+        lines
+            .iter()
+            .position(|l| *l == needle)
+            .unwrap_or(usize::MAX)
+    };
+    assert!(
+        pos("GROUP G MASTER") > pos("INSTANCE VI_1 MASTER 100")
+            && pos("GROUP G MASTER") > pos("INSTANCE VI_2 MASTER 100"),
+        "{got}"
+    );
+}

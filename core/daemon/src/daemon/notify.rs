@@ -25,7 +25,9 @@ const QUEUE: usize = 1024;
 /// One transition, as notifiers see it.
 #[derive(Clone, Debug)]
 pub struct NotifyEvent {
-    /// The instance.
+    /// A sync group's transition (keepalived's `GROUP`), not an instance's.
+    pub group: bool,
+    /// The instance (or sync group).
     pub instance: String,
     /// The transition from the engine.
     pub transition: Transition,
@@ -40,11 +42,22 @@ impl NotifyEvent {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         NotifyEvent {
+            group: false,
             instance,
             transition,
             unix_time_ms,
         }
     }
+}
+
+/// A sync group's state from its members': Fault if any member is, otherwise the state all
+/// members share; `None` while they disagree (the group is moving).
+fn group_state(members: &[State]) -> Option<State> {
+    if members.contains(&State::Fault) {
+        return Some(State::Fault);
+    }
+    let first = *members.first()?;
+    members.iter().all(|s| *s == first).then_some(first)
 }
 
 /// keepalived's state words; leaving the protocol (Initialize) is `STOP`.
@@ -71,6 +84,10 @@ fn plugin_state(s: State, is_new: bool) -> VrrpState {
 #[derive(Debug, Default)]
 pub struct Notifiers {
     running: Vec<Running>,
+    /// Sync groups and their members, for GROUP notifications.
+    groups: Vec<(String, Vec<String>)>,
+    /// Last known state of each instance and group.
+    states: std::collections::HashMap<String, State>,
 }
 
 #[derive(Debug)]
@@ -136,11 +153,59 @@ impl Notifiers {
             };
             running.push(spawn(spec, sink));
         }
-        Ok(Notifiers { running })
+        Ok(Notifiers {
+            running,
+            groups: cfg
+                .sync_groups
+                .iter()
+                .map(|g| (g.name.clone(), g.instances.clone()))
+                .collect(),
+            states: Default::default(),
+        })
     }
 
-    /// Queue an event for every notifier that listens to its instance.
-    pub fn dispatch(&self, ev: &NotifyEvent) {
+    /// Record an instance's transition, notify it, and notify the transition of its sync
+    /// group when the members now agree on a new state.
+    pub fn dispatch(&mut self, ev: &NotifyEvent) {
+        self.states.insert(ev.instance.clone(), ev.transition.to);
+        self.send(ev);
+        for (group, members) in &self.groups {
+            if !members.contains(&ev.instance) {
+                continue;
+            }
+            let states: Vec<State> = members
+                .iter()
+                .map(|m| self.states.get(m).copied().unwrap_or(State::Initialize))
+                .collect();
+            let Some(to) = group_state(&states) else {
+                continue;
+            };
+            let from = self.states.get(group).copied().unwrap_or(State::Initialize);
+            if from == to {
+                continue;
+            }
+            let mut transition = ev.transition;
+            transition.from = from;
+            transition.to = to;
+            transition.priority = 0;
+            transition.reason = vigil_vrrp::Reason::SyncGroup;
+            let gev = NotifyEvent {
+                group: true,
+                instance: group.clone(),
+                transition,
+                unix_time_ms: ev.unix_time_ms,
+            };
+            self.states.insert(group.clone(), to);
+            self.send(&gev);
+        }
+    }
+
+    /// Carry the known states over from the notifiers a reload replaces.
+    pub fn adopt_states(&mut self, old: &Notifiers) {
+        self.states = old.states.clone();
+    }
+
+    fn send(&self, ev: &NotifyEvent) {
         for r in &self.running {
             if !r.instances.is_empty() && !r.instances.contains(&ev.instance) {
                 continue;
@@ -194,7 +259,8 @@ pub async fn hub(mut notifiers: Notifiers, mut rx: mpsc::UnboundedReceiver<HubMs
     while let Some(msg) = rx.recv().await {
         match msg {
             HubMsg::Event(ev) => notifiers.dispatch(&ev),
-            HubMsg::Replace(new) => {
+            HubMsg::Replace(mut new) => {
+                new.adopt_states(&notifiers);
                 let old = std::mem::replace(&mut notifiers, new);
                 tokio::spawn(old.close(Duration::from_secs(60)));
             }
@@ -216,10 +282,17 @@ fn spawn(spec: &NotifierSpec, mut sink: Sink) -> Running {
             let t = &ev.transition;
             match &mut sink {
                 Sink::Script(s, append) => {
-                    let args = if *append {
-                        notify_args("INSTANCE", &ev.instance, state_word(t.to), t.priority)
-                    } else {
-                        Vec::new()
+                    // keepalived: `INSTANCE NAME STATE PRIORITY`, `GROUP NAME STATE`.
+                    let args = match (*append, ev.group) {
+                        (false, _) => Vec::new(),
+                        (true, false) => {
+                            notify_args("INSTANCE", &ev.instance, state_word(t.to), t.priority)
+                        }
+                        (true, true) => {
+                            let mut a = notify_args("GROUP", &ev.instance, state_word(t.to), 0);
+                            a.truncate(3);
+                            a
+                        }
                     };
                     let r = s.run(&args, &[]).await;
                     if r.success() {
@@ -230,7 +303,7 @@ fn spawn(spec: &NotifierSpec, mut sink: Sink) -> Running {
                 }
                 Sink::Plugin(n) => {
                     let tr = host::Transition {
-                        kind: "instance".into(),
+                        kind: if ev.group { "group" } else { "instance" }.into(),
                         name: ev.instance.clone(),
                         old_state: plugin_state(t.from, false),
                         new_state: plugin_state(t.to, true),
