@@ -44,6 +44,6 @@ vigil_apt() {
 
 # Packages the test suite uses: real keepalived as a peer and as a source of
 # golden packets, tshark to dissect what we put on the wire, iproute2 for labs.
-VIGIL_TEST_PACKAGES=(keepalived tshark iproute2 iputils-ping)
+VIGIL_TEST_PACKAGES=(keepalived tshark iproute2 iputils-ping nftables curl python3)
 # Real servers the first-party health-check plugins are tested against.
 VIGIL_TEST_PACKAGES+=(nginx haproxy mariadb-server mariadb-client)

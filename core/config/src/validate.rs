@@ -1148,7 +1148,7 @@ fn validate_instance(cx: &mut Cx<'_>, g: &Global, sec: &str, r: RawInstance) -> 
         state,
         preempt: flag(&r.preempt, true),
         preempt_delay,
-        accept: flag(&r.accept, false),
+        accept: flag(&r.accept, true),
         authentication,
         vips,
         unicast_source,

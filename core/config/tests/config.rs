@@ -65,7 +65,7 @@ fn minimal_instance_gets_documented_defaults() {
     assert_eq!(i.advert_interval, Duration::from_secs(1));
     assert_eq!(i.state, InitialState::Backup);
     assert!(i.preempt);
-    assert!(!i.accept);
+    assert!(i.accept, "keepalived's default: the master serves its VIPs");
     assert_eq!(i.authentication, Authentication::None);
     assert_eq!(i.garp_master_delay, Duration::from_secs(5));
     assert_eq!(i.garp_master_repeat, 5);

@@ -1107,14 +1107,15 @@ impl Conv {
                     e.set("accept", a.to_string(), *loc, None);
                 }
             }
-            // keepalived accepts unless strict (or always, for the owner).
-            None if priority == 255 || !strict => e.set(
+            // keepalived accepts unless strict (or always, for the owner), as Vigil does by
+            // default; under vrrp_strict it does not.
+            None if priority == 255 || !strict => e.set("accept", "true".into(), i.loc, None),
+            None => e.set(
                 "accept",
-                "true".into(),
+                "false".into(),
                 i.loc,
-                Some("keepalived's default without vrrp_strict; Vigil's is false".into()),
+                Some("vrrp_strict: keepalived does not accept traffic to the addresses".into()),
             ),
-            None => {}
         }
 
         if let Some(aloc) = i.auth_loc {

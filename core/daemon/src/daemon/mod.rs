@@ -49,6 +49,12 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         instances = plan.instances.len(),
         "vigil starting"
     );
+    // Accept_Mode: refuse local traffic to the VIPs of `accept = false` instances.
+    // A table left by a daemon that was killed goes too (ignored where nft is missing).
+    if crate::net::filter::refused_addresses(&plan).is_empty() {
+        let _ = crate::net::filter::remove();
+    }
+    let mut filtered = crate::net::filter::apply(&plan, false)?;
     let mut host = notify::plugin_host(&cfg)?;
     let notifiers = notify::Notifiers::start(&cfg, host.as_ref()).await?;
     if notifiers.len() > 0 {
@@ -91,13 +97,13 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         tokio::select! {
             _ = hup.recv() => {
                 info!("SIGHUP: reloading {}", opts.config.display());
-                if let Err(e) = reload(&opts.config, &nl, &engine, &mut vmacs, &mut host, &hub_tx, &mut checks).await {
+                if let Err(e) = reload(&opts.config, &nl, &engine, &mut vmacs, &mut host, &hub_tx, &mut checks, &mut filtered).await {
                     error!("reload rejected, the running configuration stays: {e:#}");
                 }
                 let _ = checks_tx.send(checks.tx.clone());
             }
             Some(reply) = reload_rx.recv() => {
-                let r = reload(&opts.config, &nl, &engine, &mut vmacs, &mut host, &hub_tx, &mut checks).await;
+                let r = reload(&opts.config, &nl, &engine, &mut vmacs, &mut host, &hub_tx, &mut checks, &mut filtered).await;
                 let _ = checks_tx.send(checks.tx.clone());
                 if let Err(e) = &r {
                     error!("reload rejected, the running configuration stays: {e:#}");
@@ -137,6 +143,11 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     }
     let _ = hub_task.await;
     let _ = std::fs::remove_file(&socket_path);
+    if filtered {
+        if let Err(e) = crate::net::filter::remove() {
+            warn!("removing the Accept_Mode rules: {e:#}");
+        }
+    }
     let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     info!("vigil stopped");
     Ok(())
@@ -150,6 +161,7 @@ async fn reload(
     host: &mut Option<vigil_plugin_host::PluginHost>,
     hub: &mpsc::UnboundedSender<notify::HubMsg>,
     checks: &mut checks::Checks,
+    filtered: &mut bool,
 ) -> Result<serde_json::Value> {
     let cfg = load(path)?;
     // Notifiers are started before anything changes: one that fails to load
@@ -168,6 +180,7 @@ async fn reload(
         }
     }
     let plan = plan::resolve(nl, &cfg).await?;
+    *filtered = crate::net::filter::apply(&plan, *filtered)?;
     let (tx, rx) = oneshot::channel();
     engine
         .send(Command::Reload(Box::new(plan), tx))
