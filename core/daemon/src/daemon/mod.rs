@@ -38,7 +38,7 @@ fn load(path: &Path) -> Result<vigil_config::Config> {
 pub async fn run(opts: RunOptions) -> Result<()> {
     let cfg = load(&opts.config)?;
     let nl = Netlink::open()?;
-    let mut vmacs = plan::ensure_vmacs(&nl, &cfg).await?;
+    let vmacs = plan::ensure_vmacs(&nl, &cfg).await?;
     let plan = plan::resolve(&nl, &cfg).await?;
     let socket_path = opts
         .control_socket
@@ -54,8 +54,8 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     if crate::net::filter::refused_addresses(&plan).is_empty() {
         let _ = crate::net::filter::remove();
     }
-    let mut filtered = crate::net::filter::apply(&plan, false)?;
-    let mut host = notify::plugin_host(&cfg)?;
+    let filtered = crate::net::filter::apply(&plan, false)?;
+    let host = notify::plugin_host(&cfg)?;
     let notifiers = notify::Notifiers::start(&cfg, host.as_ref()).await?;
     if notifiers.len() > 0 {
         info!(notifiers = notifiers.len(), "notifiers started");
@@ -65,7 +65,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     let (eff_tx, eff_rx) = mpsc::unbounded_channel();
     let effects_task = tokio::spawn(effects::run(nl.clone(), eff_rx, hub_tx.clone()));
     let (engine, thread) = engine::spawn(plan.clone(), eff_tx.clone(), opts.realtime)?;
-    let mut checks = checks::start(
+    let checks = checks::start(
         &cfg,
         host.as_ref(),
         engine.clone(),
@@ -76,6 +76,12 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         info!(checks = cfg.checks.len(), "checks started");
     }
     let (checks_tx, checks_rx) = tokio::sync::watch::channel(checks.tx.clone());
+    let mut live = Live {
+        vmacs,
+        host,
+        checks,
+        filtered,
+    };
 
     let (reload_tx, mut reload_rx) =
         mpsc::channel::<oneshot::Sender<Result<serde_json::Value, String>>>(4);
@@ -97,14 +103,14 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         tokio::select! {
             _ = hup.recv() => {
                 info!("SIGHUP: reloading {}", opts.config.display());
-                if let Err(e) = reload(&opts.config, &nl, &engine, &mut vmacs, &mut host, &hub_tx, &mut checks, &mut filtered).await {
+                if let Err(e) = reload(&opts.config, &nl, &engine, &hub_tx, &mut live).await {
                     error!("reload rejected, the running configuration stays: {e:#}");
                 }
-                let _ = checks_tx.send(checks.tx.clone());
+                let _ = checks_tx.send(live.checks.tx.clone());
             }
             Some(reply) = reload_rx.recv() => {
-                let r = reload(&opts.config, &nl, &engine, &mut vmacs, &mut host, &hub_tx, &mut checks, &mut filtered).await;
-                let _ = checks_tx.send(checks.tx.clone());
+                let r = reload(&opts.config, &nl, &engine, &hub_tx, &mut live).await;
+                let _ = checks_tx.send(live.checks.tx.clone());
                 if let Err(e) = &r {
                     error!("reload rejected, the running configuration stays: {e:#}");
                 }
@@ -115,6 +121,12 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         }
     }
 
+    let Live {
+        vmacs,
+        checks,
+        filtered,
+        ..
+    } = live;
     checks.stop().await;
     // Resign: priority-0 adverts go out from the engine thread at once, then
     // the addresses are removed in order by the effects worker.
@@ -153,16 +165,31 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     Ok(())
 }
 
+/// What runs beside the engine and changes on reload.
+struct Live {
+    /// VMAC interfaces created (removed on exit).
+    vmacs: Vec<String>,
+    /// The plugin host, once a configuration needed one.
+    host: Option<vigil_plugin_host::PluginHost>,
+    /// The checks task.
+    checks: checks::Checks,
+    /// Whether the Accept_Mode table is installed.
+    filtered: bool,
+}
+
 async fn reload(
     path: &Path,
     nl: &Netlink,
     engine: &mpsc::Sender<Command>,
-    vmacs: &mut Vec<String>,
-    host: &mut Option<vigil_plugin_host::PluginHost>,
     hub: &mpsc::UnboundedSender<notify::HubMsg>,
-    checks: &mut checks::Checks,
-    filtered: &mut bool,
+    live: &mut Live,
 ) -> Result<serde_json::Value> {
+    let Live {
+        vmacs,
+        host,
+        checks,
+        filtered,
+    } = live;
     let cfg = load(path)?;
     // Notifiers are started before anything changes: one that fails to load
     // rejects the reload and the running configuration stays.
