@@ -21,8 +21,12 @@ use super::plan::{InstancePlan, Plan};
 use crate::net::vrrp_socket::VrrpSocket;
 
 /// How much of each timer wait is done precisely rather than by tokio's
-/// millisecond timer wheel.
-const PRECISE_WAIT: Duration = Duration::from_micros(1500);
+/// millisecond timer wheel. tokio rounds a deadline up to its next 1 ms tick
+/// and the epoll timeout up to the next millisecond again, so its wake-up can
+/// come up to ~2 ms after the requested instant: waking 2.5 ms early keeps it
+/// before the real deadline. Packets that arrive meanwhile keep their kernel
+/// receive time (SO_TIMESTAMPNS), so the blocking wait does not skew timers.
+const PRECISE_WAIT: Duration = Duration::from_micros(2500);
 
 /// Queued packets processed before firing timers (bounded, so a flood
 /// cannot starve the timers).
@@ -38,6 +42,19 @@ pub struct Clock {
 }
 
 impl Clock {
+    /// When a packet arrived, on this clock: now, minus how long ago the
+    /// kernel stamped it (never later than now, never more than 1 s back,
+    /// so a wall-clock jump cannot move it far).
+    pub fn arrival(&self, kernel_rx: Option<std::time::SystemTime>) -> Timestamp {
+        let now = self.now();
+        let Some(rx) = kernel_rx else { return now };
+        let age = std::time::SystemTime::now()
+            .duration_since(rx)
+            .unwrap_or(Duration::ZERO)
+            .min(Duration::from_secs(1));
+        now - age
+    }
+
     /// A clock whose origin is now.
     pub fn new() -> Clock {
         Clock {
@@ -137,6 +154,7 @@ struct RxPacket {
     iface: u32,
     meta: vigil_vrrp::RxMeta,
     data: Vec<u8>,
+    kernel_rx: Option<std::time::SystemTime>,
 }
 
 struct Engine {
@@ -147,6 +165,8 @@ struct Engine {
     /// The receiving sockets (parent interfaces), read directly before timers fire.
     rx_sockets: Vec<(u32, Arc<VrrpSocket>)>,
     rx_buf: Vec<u8>,
+    /// Actions drained from the router, reused between wake-ups.
+    pending: Vec<(InstanceId, Action)>,
     rx_tx: mpsc::Sender<RxPacket>,
     effects: mpsc::UnboundedSender<Effect>,
     send_buf: Vec<u8>,
@@ -196,6 +216,7 @@ pub fn spawn(
                     sockets: HashMap::new(),
                     rx_sockets: Vec::new(),
                     rx_buf: vec![0u8; RX_BUF],
+                    pending: Vec::new(),
                     rx_tx,
                     effects,
                     send_buf: Vec::with_capacity(128),
@@ -343,6 +364,7 @@ impl Engine {
                             iface: ifindex,
                             meta: r.meta,
                             data,
+                            kernel_rx: r.kernel_rx,
                         };
                         if tx.send(pkt).await.is_err() {
                             return;
@@ -385,7 +407,7 @@ impl Engine {
                     self.router.handle_timeout(now);
                 }
                 Some(pkt) = rx.recv() => {
-                    let now = self.clock.now();
+                    let now = self.clock.arrival(pkt.kernel_rx);
                     if let Err(reason) = self.router.handle_packet(now, pkt.iface, &pkt.meta, &pkt.data) {
                         debug!(src = %pkt.meta.src, %reason, "VRRP packet dropped");
                     }
@@ -450,18 +472,51 @@ impl Engine {
                 };
                 budget -= 1;
                 let data = self.rx_buf.get(r.payload.clone()).unwrap_or(&[]);
-                let now = self.clock.now();
+                let now = self.clock.arrival(r.kernel_rx);
                 let _ = self.router.handle_packet(now, *ifindex, &r.meta, data);
             }
         }
     }
 
     fn drain(&mut self) {
-        while let Some((id, action)) = self.router.poll_action() {
+        let mut pending = std::mem::take(&mut self.pending);
+        while let Some(a) = self.router.poll_action() {
+            pending.push(a);
+        }
+        // Adverts first: on a takeover the advert leaves before the address,
+        // announcement and logging work is handed on (and without cloning
+        // the instance's plan, which the other actions need).
+        for (id, a) in &pending {
+            if let Action::SendAdvert(out) = a {
+                self.send_advert(id.0, out);
+            }
+        }
+        for (id, action) in pending.drain(..) {
+            if matches!(action, Action::SendAdvert(_)) {
+                continue;
+            }
             let Some(plan) = self.plans.get(id.0).cloned() else {
                 continue;
             };
             self.perform(&plan, action);
+        }
+        self.pending = pending;
+    }
+
+    fn send_advert(&mut self, idx: usize, out: &vigil_vrrp::Outgoing) {
+        let Some(plan) = self.plans.get(idx) else {
+            return;
+        };
+        let key = (plan.tx_ifindex, plan.engine.family());
+        let r = match self.sockets.get(&key) {
+            Some(s) => s.send(out, &mut self.send_buf),
+            None => Err(std::io::Error::other("no socket")),
+        };
+        if let Err(e) = r {
+            self.send_errors += 1;
+            if self.send_errors.is_power_of_two() {
+                warn!(instance = %plan.name, dst = %out.dst, "advert not sent: {e} ({} so far)", self.send_errors);
+            }
         }
     }
 

@@ -37,6 +37,17 @@ pub struct Received {
     pub meta: RxMeta,
     /// Where the VRRP message sits in the receive buffer.
     pub payload: std::ops::Range<usize>,
+    /// When the kernel received it (`SO_TIMESTAMPNS`, wall clock), so that
+    /// Master_Down counts from the advert's arrival, not from when the
+    /// engine got round to it.
+    pub kernel_rx: Option<std::time::SystemTime>,
+}
+
+/// The kernel receive timestamp among a message's control messages.
+fn rx_time(ts: &nix::sys::time::TimeSpec) -> Option<std::time::SystemTime> {
+    let secs = u64::try_from(ts.tv_sec()).ok()?;
+    let nanos = u32::try_from(ts.tv_nsec()).ok()?;
+    std::time::UNIX_EPOCH.checked_add(std::time::Duration::new(secs, nanos))
 }
 
 fn nix_io(e: nix::errno::Errno) -> io::Error {
@@ -78,6 +89,7 @@ impl VrrpSocket {
                 s
             }
         };
+        nixsock::setsockopt(&s, sockopt::ReceiveTimestampns, &true).map_err(nix_io)?;
         s.bind_device(Some(ifname.as_bytes()))?;
         s.set_nonblocking(true)?;
         Ok(VrrpSocket {
@@ -193,9 +205,20 @@ fn is_link_scoped(a: &Ipv6Addr) -> bool {
 }
 
 fn recv_v4(s: &Socket, buf: &mut [u8]) -> io::Result<Received> {
-    use std::io::Read;
-    let mut r: &Socket = s;
-    let n = r.read(buf)?;
+    let mut cmsg = nix::cmsg_space!(nix::sys::time::TimeSpec);
+    let (n, kernel_rx) = {
+        let mut iov = [IoSliceMut::new(buf)];
+        let msg =
+            nixsock::recvmsg::<()>(s.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty())
+                .map_err(nix_io)?;
+        let mut kernel_rx = None;
+        for c in msg.cmsgs().map_err(nix_io)? {
+            if let ControlMessageOwned::ScmTimestampns(ts) = c {
+                kernel_rx = rx_time(&ts);
+            }
+        }
+        (msg.bytes, kernel_rx)
+    };
     let pkt = buf.get(..n).unwrap_or(&[]);
     let byte = |i: usize| pkt.get(i).copied().unwrap_or(0);
     let addr = |i: usize| {
@@ -217,17 +240,19 @@ fn recv_v4(s: &Socket, buf: &mut [u8]) -> io::Result<Received> {
         return Ok(Received {
             meta,
             payload: 0..0,
+            kernel_rx,
         });
     }
     Ok(Received {
         meta,
         payload: ihl..total,
+        kernel_rx,
     })
 }
 
 fn recv_v6(s: &Socket, buf: &mut [u8]) -> io::Result<Received> {
-    let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
-    let (n, src, dst, hops) = {
+    let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int, nix::sys::time::TimeSpec);
+    let (n, src, dst, hops, kernel_rx) = {
         let mut iov = [IoSliceMut::new(buf)];
         let msg = nixsock::recvmsg::<SockaddrIn6>(
             s.as_raw_fd(),
@@ -238,8 +263,10 @@ fn recv_v6(s: &Socket, buf: &mut [u8]) -> io::Result<Received> {
         .map_err(nix_io)?;
         let mut dst = Ipv6Addr::UNSPECIFIED;
         let mut hops = 0u8;
+        let mut kernel_rx = None;
         for c in msg.cmsgs().map_err(nix_io)? {
             match c {
+                ControlMessageOwned::ScmTimestampns(ts) => kernel_rx = rx_time(&ts),
                 ControlMessageOwned::Ipv6PacketInfo(pi) => {
                     dst = Ipv6Addr::from(pi.ipi6_addr.s6_addr)
                 }
@@ -248,7 +275,7 @@ fn recv_v6(s: &Socket, buf: &mut [u8]) -> io::Result<Received> {
             }
         }
         let src = msg.address.map_or(Ipv6Addr::UNSPECIFIED, |a| a.ip());
-        (msg.bytes, src, dst, hops)
+        (msg.bytes, src, dst, hops, kernel_rx)
     };
     Ok(Received {
         meta: RxMeta {
@@ -257,5 +284,6 @@ fn recv_v6(s: &Socket, buf: &mut [u8]) -> io::Result<Received> {
             ttl: hops,
         },
         payload: 0..n,
+        kernel_rx,
     })
 }
