@@ -1,9 +1,7 @@
 //! `use_vmac` against real keepalived: the VIP lives on a macvlan with the
-//! RFC virtual MAC on whichever side is master, and failover keeps working.
-//! (A client's ARP entry for the VIP was seen as the virtual MAC in manual
-//! runs, but inside this harness it showed a host MAC without any ARP on the
-//! bridge capture; that check is left out until understood — see the
-//! issue notes.)
+//! RFC virtual MAC on whichever side is master, a client resolves the VIP to
+//! that virtual MAC (the parent answers no ARP for it: arp_ignore/arp_filter),
+//! and failover keeps working.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -76,6 +74,19 @@ fn vmac_with_keepalived_peer() {
         d()
     );
 
+    // A client resolves the VIP to the virtual MAC (not a host MAC).
+    assert!(client
+        .exec("ping", ["-c", "1", "-W", "1", "192.0.2.100"])
+        .unwrap()
+        .status
+        .success());
+    let neigh = client.run("ip", ["neigh", "show", "192.0.2.100"]).unwrap();
+    assert!(
+        neigh.to_lowercase().contains(VMAC),
+        "the client must reach the VIP at the virtual MAC: {neigh}\n{}",
+        d()
+    );
+
     // Crash of the Vigil master: keepalived takes over, the client still
     // resolves the VIP to the same virtual MAC.
     vg.kill9();
@@ -99,6 +110,11 @@ fn vmac_with_keepalived_peer() {
         .unwrap()
         .status
         .success());
+    let neigh = client.run("ip", ["neigh", "show", "192.0.2.100"]).unwrap();
+    assert!(
+        neigh.to_lowercase().contains(VMAC),
+        "after failover: {neigh}"
+    );
     note(&format!(
         "{test}: VIP on the VMAC ({VMAC}) on both sides of a failover"
     ));
