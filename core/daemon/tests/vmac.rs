@@ -87,8 +87,7 @@ fn vmac_with_keepalived_peer() {
         d()
     );
 
-    // Crash of the Vigil master: keepalived takes over, the client still
-    // resolves the VIP to the same virtual MAC.
+    // Crash of the Vigil master: keepalived takes over on its own VMAC.
     vg.kill9();
     let _ = h1.exec("ip", ["link", "del", "vrrp.51"]);
     wait_holds(
