@@ -59,6 +59,11 @@ enum Command {
         /// Print the validated model as JSON.
         #[arg(long)]
         json: bool,
+        /// Skip loading the plugins (by default each one is loaded, its WIT
+        /// version checked, and its `config` table passed to its `configure`,
+        /// in the sandbox, without network access).
+        #[arg(long)]
+        no_plugins: bool,
     },
     /// Show the running daemon's instances (from its control socket).
     Status {
@@ -114,7 +119,11 @@ fn main() -> ExitCode {
             realtime,
             log,
         } => run(config, socket, realtime, &log),
-        Command::CheckConfig { config, json } => check_config(&config, json),
+        Command::CheckConfig {
+            config,
+            json,
+            no_plugins,
+        } => check_config(&config, json, !no_plugins),
         Command::Status { socket, json } => block_on(status::show(&socket, json)),
         Command::Reload { socket } => block_on(status::reload(&socket)),
         Command::Import {
@@ -169,17 +178,22 @@ fn run(config: PathBuf, socket: Option<PathBuf>, realtime: i32, log: &str) -> Re
     Ok(true)
 }
 
-fn check_config(path: &std::path::Path, json: bool) -> Result<bool> {
+fn check_config(path: &std::path::Path, json: bool, plugins: bool) -> Result<bool> {
     match vigil_config::Config::load(path) {
         Ok(cfg) => {
+            if plugins && !block_on(plugin_cmd::verify_plugins(&cfg))? {
+                return Ok(false);
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&cfg)?);
             } else {
                 println!(
-                    "{}: OK ({} instance(s), {} sync group(s))",
+                    "{}: OK ({} instance(s), {} sync group(s), {} check(s), {} notifier(s))",
                     path.display(),
                     cfg.instances.len(),
-                    cfg.sync_groups.len()
+                    cfg.sync_groups.len(),
+                    cfg.checks.len(),
+                    cfg.notifiers.len()
                 );
             }
             Ok(true)

@@ -374,6 +374,90 @@ async fn run_configured(args: &RunArgs, name: &str) -> Result<bool> {
     }
 }
 
+/// For `vigil check-config`: load every plugin the config names, check its world and WIT
+/// version, and run its `configure` with the check's (or notifier's) `config` table, in the
+/// sandbox with nothing granted. Prints each problem; `Ok(false)` if there was one.
+pub async fn verify_plugins(cfg: &Config) -> Result<bool> {
+    let runners: Vec<(&str, &str, &Runner, Option<&vigil_config::Target>, Duration)> = cfg
+        .checks
+        .iter()
+        .map(|c| {
+            (
+                "check",
+                c.name.as_str(),
+                &c.runner,
+                c.target.as_ref(),
+                c.timeout,
+            )
+        })
+        .chain(
+            cfg.notifiers
+                .iter()
+                .map(|n| ("notifier", n.name.as_str(), &n.runner, None, n.timeout)),
+        )
+        .collect();
+    if !runners.iter().any(|r| r.2.is_sandboxed()) {
+        return Ok(true);
+    }
+    let host = PluginHost::new(HostOptions {
+        max_instances: 8,
+        cache_dir: cfg.global.plugin_cache_dir.clone().filter(|d| d.is_dir()),
+        ..HostOptions::default()
+    })
+    .map_err(|e| anyhow!("starting the plugin host: {e}"))?;
+    let mut ok = true;
+    for (kind, name, runner, target, timeout) in runners {
+        let Runner::Plugin {
+            path, config_json, ..
+        } = runner
+        else {
+            continue;
+        };
+        let plugin = match host.load_file(path) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("{kind} {name:?}: {}: {e}", path.display());
+                ok = false;
+                continue;
+            }
+        };
+        // Nothing granted: `configure` must not do I/O anyway.
+        let r = if kind == "check" {
+            Checker::new(
+                &host,
+                &plugin,
+                CheckSpec {
+                    name: name.to_string(),
+                    config_json: config_json.clone(),
+                    target: to_host_target(target),
+                    grants: Grants::default(),
+                    timeout,
+                },
+            )
+            .await
+            .map(drop)
+        } else {
+            vigil_plugin_host::Notifier::new(
+                &host,
+                &plugin,
+                vigil_plugin_host::NotifierSpec {
+                    name: name.to_string(),
+                    config_json: config_json.clone(),
+                    grants: Grants::default(),
+                    timeout,
+                },
+            )
+            .await
+            .map(drop)
+        };
+        if let Err(e) = r {
+            eprintln!("{kind} {name:?}: {e}");
+            ok = false;
+        }
+    }
+    Ok(ok)
+}
+
 /// What `inspect` shows.
 #[derive(Serialize)]
 struct Inspection {
