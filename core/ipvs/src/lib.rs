@@ -7,5 +7,6 @@
 //! - [`reconcile`]: sans-IO — desired state vs the kernel's table in, the minimal ordered
 //!   list of operations out.
 
+pub mod genl;
 pub mod model;
 pub mod reconcile;
