@@ -8,5 +8,6 @@
 //!   list of operations out.
 
 pub mod genl;
+pub mod handle;
 pub mod model;
 pub mod reconcile;
