@@ -36,6 +36,19 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy --manifest-path plugins/Cargo.toml --workspace --all-targets --locked -- -D warnings
 vigil_log "cargo test (workspace)"
 cargo test --workspace --locked
+vigil_log "IPVS against a real kernel: the VM lab (tests/lib/ipvs-vm/run.sh, Debian's kernel under QEMU)"
+# This machine's kernel has no IPVS. A test failure fails the run; a lab that cannot boot here
+# (exit 125: packages or emulation unavailable) is reported loudly and skipped.
+ipvs_bin=$(cargo test --locked -p vigil-ipvs --test kernel --no-run --message-format=json 2>/dev/null |
+    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
+rc=0
+INITRD=No VIGIL_REQUIRE_IPVS=1 tests/lib/ipvs-vm/run.sh --install --timeout 900 -- "$ipvs_bin" || rc=$?
+if [[ $rc == 125 ]]; then
+    vigil_log "WARNING: the IPVS VM lab could not run here (exit 125); IPVS kernel tests skipped"
+elif [[ $rc != 0 ]]; then
+    vigil_log "IPVS kernel tests failed (exit $rc)"
+    exit "$rc"
+fi
 vigil_log "cargo test (plugins and SDK, native unit tests)"
 cargo test --manifest-path plugins/Cargo.toml --workspace --locked
 cargo test --manifest-path sdk/rust/Cargo.toml --locked
