@@ -103,6 +103,26 @@ fn panic_message(output: &str) -> Option<String> {
     None
 }
 
+/// A failed first instantiate + configure, as the error a check or notifier
+/// setup returns: a plugin refusing its configuration is a config mistake,
+/// anything else a failure of the plugin.
+fn setup_error(plugin: &Plugin, name: &str, failure: Failure, output: String) -> SetupError {
+    match failure {
+        Failure::Configure(error) => SetupError::Config {
+            plugin: plugin.name().into(),
+            name: name.into(),
+            error,
+            output,
+        },
+        failure => SetupError::Failed {
+            plugin: plugin.name().into(),
+            name: name.into(),
+            failure,
+            output,
+        },
+    }
+}
+
 /// One configured health check. Owns its instance: calls reuse it (plugins may
 /// keep state between calls) until a call fails, which discards it; the next
 /// call instantiates and configures a fresh one.
@@ -173,18 +193,12 @@ impl Checker {
                 }
                 Ok(checker)
             }
-            Err((Failure::Configure(error), _, output)) => Err(SetupError::Config {
-                plugin: checker.plugin.name().into(),
-                name: checker.spec.name.clone(),
-                error,
-                output,
-            }),
-            Err((failure, _, output)) => Err(SetupError::Failed {
-                plugin: checker.plugin.name().into(),
-                name: checker.spec.name.clone(),
+            Err((failure, _, output)) => Err(setup_error(
+                &checker.plugin,
+                &checker.spec.name,
                 failure,
                 output,
-            }),
+            )),
         }
     }
 
@@ -407,18 +421,7 @@ impl Notifier {
                 n.live = Some(live);
                 Ok(n)
             }
-            Err((Failure::Configure(error), _, output)) => Err(SetupError::Config {
-                plugin: n.plugin.name().into(),
-                name: n.spec.name,
-                error,
-                output,
-            }),
-            Err((failure, _, output)) => Err(SetupError::Failed {
-                plugin: n.plugin.name().into(),
-                name: n.spec.name,
-                failure,
-                output,
-            }),
+            Err((failure, _, output)) => Err(setup_error(&n.plugin, &n.spec.name, failure, output)),
         }
     }
 
