@@ -171,7 +171,8 @@ fn grants_from(
     Ok(g)
 }
 
-fn to_host_target(t: Option<&vigil_config::Target>) -> Target {
+/// A config target in the host's terms (an empty host when the check names none).
+pub fn to_host_target(t: Option<&vigil_config::Target>) -> Target {
     match t {
         Some(t) => Target {
             host: t.host.clone(),

@@ -167,16 +167,7 @@ pub async fn start(
                 let plugin = host
                     .load_file(path)
                     .map_err(|e| anyhow!("check {:?}: {}: {e}", spec.name, path.display()))?;
-                let target = spec.target.as_ref().map_or(
-                    host::Target {
-                        host: String::new(),
-                        port: None,
-                    },
-                    |t| host::Target {
-                        host: t.host.clone(),
-                        port: t.port,
-                    },
-                );
+                let target = crate::plugin_cmd::to_host_target(spec.target.as_ref());
                 let checker = host::Checker::new(
                     host,
                     &plugin,
